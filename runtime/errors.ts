@@ -1,0 +1,94 @@
+/**
+ * The one typed error hierarchy of a64bpf.
+ *
+ *   BpfError (errno + cause)             every error a user can see
+ *     ├─ MachineError                    runtime/machine: mapping, host access, CPU index
+ *     │    └─ UnicornError               a uc_* call returned an uc_err
+ *     ├─ EncodeError                     runtime/a64: a field out of range
+ *     ├─ InsnError                       runtime/bpf: malformed BPF instruction (index + text)
+ *     ├─ JitError                        runtime/jit
+ *     ├─ VerifierError                   runtime/bpf/verifier (log + one-line summary)
+ *     ├─ LoaderError                     runtime/bpf: ELF/BTF input
+ *     ├─ KernelError                     runtime/kernel: simulated kernel services
+ *     └─ NotSupportedError               -ENOTSUPP with the reason
+ *
+ * Messages are in sentence case, without a final period, details after a
+ * colon ("invalid register: r11"). Each layer that re-throws adds a short
+ * context prefix with {@link wrapError} ("attach fentry: ...").
+ */
+import { EINVAL, ENOTSUPP, errnoName } from "./errno.js";
+
+/** Options common to every a64bpf error. */
+export interface BpfErrorOptions {
+  /** The underlying error, kept for `cause` chains. */
+  cause?: unknown;
+}
+
+/** Root of the hierarchy: a message and a positive kernel errno. */
+export class BpfError extends Error {
+  /** Positive errno (EINVAL, EFAULT, ENOTSUPP, ...). */
+  readonly errno: number;
+
+  constructor(errno: number, message: string, options: BpfErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.errno = Math.abs(errno);
+  }
+
+  /** The kernel-style negative return value, e.g. -524. */
+  get ret(): number {
+    return -this.errno;
+  }
+
+  /** The errno's kernel name, e.g. "ENOTSUPP". */
+  get errnoName(): string {
+    return errnoName(this.errno);
+  }
+}
+
+/** Errors of the emulated machine (mappings, host-side memory access, CPU selection). */
+export class MachineError extends BpfError {}
+
+/** A64 encoder errors: a field out of range or an unencodable operand. */
+export class EncodeError extends BpfError {
+  constructor(message: string, options: BpfErrorOptions = {}) {
+    super(EINVAL, message, options);
+  }
+}
+
+/** Errors of the simulated kernel's services. */
+export class KernelError extends BpfError {}
+
+/** -ENOTSUPP with a reason ("argument 9 of f: struct of 24 bytes"). */
+export class NotSupportedError extends BpfError {
+  constructor(message: string, options: BpfErrorOptions = {}) {
+    super(ENOTSUPP, message, options);
+  }
+}
+
+/**
+ * Re-throwable copy of `err` with `context: ` prefixed to its message,
+ * keeping its class and errno. Non-BpfError values become a BpfError(EINVAL).
+ */
+export function wrapError(context: string, err: unknown): BpfError {
+  if (err instanceof BpfError) {
+    const copy = Object.create(Object.getPrototypeOf(err)) as BpfError;
+    Object.assign(copy, err);
+    Object.defineProperty(copy, "message", {
+      value: `${context}: ${err.message}`,
+      enumerable: false,
+      writable: true,
+      configurable: true,
+    });
+    Object.defineProperty(copy, "stack", {
+      value: `${copy.name}: ${copy.message}\n${(err.stack ?? "").split("\n").slice(1).join("\n")}`,
+      enumerable: false,
+      writable: true,
+      configurable: true,
+    });
+    Object.defineProperty(copy, "cause", { value: err, enumerable: false, writable: true, configurable: true });
+    return copy;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new BpfError(EINVAL, `${context}: ${message}`, { cause: err });
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// build.mjs — transpile the TypeScript sources to dist/ (one .js per .ts,
+// same layout), so that the `a64bpf` bin starts from built JavaScript
+// instead of transpiling on every start. Type checking is `npm run typecheck`.
+import { build } from "esbuild";
+import { readdirSync, statSync, rmSync, existsSync, writeFileSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createHash } from "node:crypto";
+
+const root = join(fileURLToPath(import.meta.url), "..", "..");
+const dirs = ["bin", "runtime", "harness", "selftests"];
+
+function walk(dir, out) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) walk(p, out);
+    else if (p.endsWith(".ts") && !p.endsWith(".test.ts") && !p.endsWith(".d.ts")) out.push(p);
+  }
+  return out;
+}
+
+const entryPoints = dirs.flatMap((d) => walk(join(root, d), []));
+// Skip the work when no source changed since the last build.
+const hash = createHash("sha256");
+for (const f of entryPoints) hash.update(relative(root, f)).update(readFileSync(f));
+const digest = hash.digest("hex");
+const stamp = join(root, "dist", ".build-sha256");
+if (existsSync(stamp) && readFileSync(stamp, "utf8") === digest) process.exit(0);
+
+rmSync(join(root, "dist"), { recursive: true, force: true });
+await build({
+  entryPoints,
+  outdir: join(root, "dist"),
+  outbase: root,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  sourcemap: "linked",
+  logLevel: "warning",
+});
+writeFileSync(stamp, digest);
