@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * a64bpf — the command-line entry. Thin: picks the subcommand and imports
+ * only the module that implements it (start-up time matters: a
+ * conformance-plugin call must stay well under 100 ms).
+ *
+ * Each command module exports `main(argv: string[]): Promise<number>`
+ * returning the process exit code.
+ */
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ main: (argv: string[]) => Promise<number> }>;
+}
+
+const COMMANDS: Record<string, CommandEntry> = {
+  bench: {
+    summary: "run benchmarks: a64bpf bench [section...] [--json FILE]",
+    load: () => import("../harness/bench/main.js"),
+  },
+};
+
+function usage(): string {
+  const lines = ["usage: a64bpf <command> [options]", "", "commands:"];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(20)} ${c.summary}`);
+  return lines.join("\n");
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === "-h" || cmd === "--help" || cmd === "help") {
+    process.stdout.write(`${usage()}\n`);
+    return cmd ? 0 : 2;
+  }
+  const entry = COMMANDS[cmd];
+  if (!entry) {
+    process.stderr.write(`a64bpf: unknown command: ${cmd}\n${usage()}\n`);
+    return 2;
+  }
+  const mod = await entry.load();
+  return mod.main(rest);
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = err as { message?: string; errnoName?: string };
+    process.stderr.write(`a64bpf: ${e.message ?? String(err)}\n`);
+    if (process.env.A64BPF_DEBUG) process.stderr.write(`${(err as Error).stack ?? ""}\n`);
+    process.exitCode = 1;
+  },
+);
