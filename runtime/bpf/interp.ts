@@ -1,0 +1,586 @@
+/**
+ * The reference BPF interpreter: every instruction of RFC 9669 (cpu v4
+ * included), the oracle the JIT is differential-tested against. Models
+ * ___bpf_prog_run() in kernel/bpf/core.c plus the calling convention the
+ * verifier and JITs give bpf-to-bpf calls.
+ *
+ *   frames (each bpf-to-bpf call gets the next one, at most MAX_CALL_FRAMES)
+ *
+ *   opts.stack ─┬──────────────────┐  r10 of frame 0 (exclusive top)
+ *               │ frame 0 stack    │  512 bytes
+ *               ├──────────────────┤  r10 of frame 1 = stack - 512
+ *               │ frame 1 stack    │
+ *               ├──────────────────┤
+ *               │ ...              │  8 frames: INTERP_STACK_SIZE bytes below opts.stack
+ *               └──────────────────┘
+ *
+ *   call pc+k   push {return pc, program, r6–r9, r10}; r10 -= 512; r1–r5 pass through
+ *   exit        frame 0: the run ends with r0; else pop: r6–r10 restored, r0 kept
+ *   helper      r0 = opts.helper(id, {args: r1..r5, ...}); r1–r5 left as they were
+ *   tail call   helper 12 with opts.tailCall: kernel order of checks, at most
+ *               MAX_TAIL_CALL_CNT jumps per run; the target replaces the current
+ *               frame's program, stack and registers unchanged
+ *
+ * Registers are u64 `bigint`s (r0..r10, plus room for r11..r15 so the
+ * stack-argument register r12 of bpf-next can be added). 32-bit operations use
+ * `number` arithmetic and zero-extend. Memory goes through {@link BpfMemory};
+ * a failing access becomes an InsnError(EFAULT) naming the instruction.
+ *
+ * Simplifications: legacy packet access (BPF_ABS/BPF_IND) raises ENOTSUPP;
+ * atomics must be naturally aligned (arm64 faults otherwise, the kernel
+ * verifier rejects them); helpers that call back into BPF code (bpf_loop) are
+ * not modelled.
+ */
+import { E2BIG, EFAULT, EINVAL, ENOTSUPP } from "../errno.js";
+import { BpfError } from "../errors.js";
+import { validateInsns, type ProgLayout } from "./codec.js";
+import { BPF_FUNC_tail_call, funcIdName } from "./func_ids.js";
+import type { Insn } from "./insn.js";
+import { InsnError } from "./insn_error.js";
+import { alu32, alu64, endian, jcond32, jcond64 } from "./interp_alu.js";
+import type { BpfMemory } from "./interp_mem.js";
+import {
+  BPF_ADD,
+  BPF_AND,
+  BPF_CMPXCHG,
+  BPF_FETCH,
+  BPF_OR,
+  BPF_PSEUDO_CALL,
+  BPF_PSEUDO_KFUNC_CALL,
+  BPF_XCHG,
+  BPF_XOR,
+  MAX_BPF_STACK,
+  MAX_CALL_FRAMES,
+  MAX_TAIL_CALL_CNT,
+  opInfo,
+  type AccessSize,
+} from "./opcodes.js";
+
+/** Bytes of stack the interpreter may use below `opts.stack` (8 frames of 512). */
+export const INTERP_STACK_SIZE = MAX_BPF_STACK * MAX_CALL_FRAMES;
+
+/** Default instruction budget of one run. */
+export const DEFAULT_INSN_BUDGET = 10_000_000;
+
+// Per-slot operation tags of a prepared program.
+const K_ALU64 = 1;
+const K_ALU32 = 2;
+const K_END = 3;
+const K_JCOND64 = 4;
+const K_JCOND32 = 5;
+const K_JA = 6;
+const K_CALL = 7;
+const K_EXIT = 8;
+const K_LDIMM64 = 9;
+const K_LDX = 10;
+const K_LDXSX = 11;
+const K_ST = 12;
+const K_STX = 13;
+const K_ATOMIC = 14;
+const K_LDPKT = 15;
+const K_SECOND = 16;
+
+/**
+ * A validated program decoded into flat arrays for the interpreter loop.
+ * Build it once with {@link prepareProg} and run it many times.
+ */
+export interface PreparedProg {
+  readonly insns: readonly Insn[];
+  readonly layout: ProgLayout;
+  /** Operation tag per slot (K_*). */
+  readonly kind: Uint8Array;
+  /** BPF_OP for ALU/JMP, the access size in bytes for memory operations, END width. */
+  readonly op: Uint8Array;
+  /** 1 when the source is a register (BPF_X). */
+  readonly x: Uint8Array;
+  readonly dst: Uint8Array;
+  readonly src: Uint8Array;
+  readonly off: Int32Array;
+  readonly imm: Int32Array;
+  /** imm sign-extended to 64 bits, as u64. */
+  readonly immU64: readonly bigint[];
+  /** off as bigint (address arithmetic). */
+  readonly offBig: readonly bigint[];
+  /** The constant of each src=0 ld_imm64 (0n elsewhere). */
+  readonly ldImm: readonly bigint[];
+  /** END order per slot: 0 le, 1 be, 2 swap. */
+  readonly order: Uint8Array;
+}
+
+/** Validate `insns` (validateInsns) and decode them for the interpreter. */
+export function prepareProg(insns: readonly Insn[]): PreparedProg {
+  const layout = validateInsns(insns);
+  const n = insns.length;
+  const p = {
+    insns,
+    layout,
+    kind: new Uint8Array(n),
+    op: new Uint8Array(n),
+    x: new Uint8Array(n),
+    dst: new Uint8Array(n),
+    src: new Uint8Array(n),
+    off: new Int32Array(n),
+    imm: new Int32Array(n),
+    immU64: new Array<bigint>(n),
+    offBig: new Array<bigint>(n),
+    ldImm: new Array<bigint>(n).fill(0n),
+    order: new Uint8Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const insn = insns[i];
+    p.dst[i] = insn.dst;
+    p.src[i] = insn.src;
+    p.off[i] = insn.off;
+    p.imm[i] = insn.imm;
+    p.immU64[i] = BigInt.asUintN(64, BigInt(insn.imm));
+    p.offBig[i] = BigInt(insn.off);
+    const info = opInfo(insn.code);
+    switch (info.kind) {
+      case "alu":
+        p.kind[i] = info.width === 64 ? K_ALU64 : K_ALU32;
+        p.op[i] = info.op;
+        p.x[i] = info.x ? 1 : 0;
+        break;
+      case "end":
+        p.kind[i] = K_END;
+        p.op[i] = insn.imm;
+        p.order[i] = info.order === "le" ? 0 : info.order === "be" ? 1 : 2;
+        break;
+      case "jcond":
+        p.kind[i] = info.width === 64 ? K_JCOND64 : K_JCOND32;
+        p.op[i] = info.op;
+        p.x[i] = info.x ? 1 : 0;
+        break;
+      case "ja":
+        p.kind[i] = K_JA;
+        p.op[i] = info.width; // 64: off, 32: imm
+        break;
+      case "call":
+        p.kind[i] = K_CALL;
+        break;
+      case "exit":
+        p.kind[i] = K_EXIT;
+        break;
+      case "ldimm64":
+        p.kind[i] = K_LDIMM64;
+        p.ldImm[i] = (BigInt(insns[i + 1].imm >>> 0) << 32n) | BigInt(insn.imm >>> 0);
+        p.kind[i + 1] = K_SECOND;
+        i++;
+        p.immU64[i] = BigInt.asUintN(64, BigInt(insns[i].imm));
+        p.offBig[i] = 0n;
+        break;
+      case "ldx":
+        p.kind[i] = info.signed ? K_LDXSX : K_LDX;
+        p.op[i] = info.size;
+        break;
+      case "st":
+        p.kind[i] = K_ST;
+        p.op[i] = info.size;
+        break;
+      case "stx":
+        p.kind[i] = K_STX;
+        p.op[i] = info.size;
+        break;
+      case "atomic":
+        p.kind[i] = K_ATOMIC;
+        p.op[i] = info.size;
+        break;
+      case "ldpkt":
+        p.kind[i] = K_LDPKT;
+        break;
+      case "invalid":
+        throw new InsnError("invalid opcode", { at: { insns, index: i } }); // validateInsns() rejects these first
+    }
+  }
+  return p;
+}
+
+/** What a helper or kfunc callback sees of its call. */
+export interface BpfCall {
+  /** r1..r5 at the call. */
+  readonly args: readonly [bigint, bigint, bigint, bigint, bigint];
+  /** Slot index of the call instruction. */
+  readonly index: number;
+  /** Call depth (0: main program). */
+  readonly frame: number;
+  /** r10 of the calling frame. */
+  readonly fp: bigint;
+  /** The memory the program runs on. */
+  readonly mem: BpfMemory;
+  /** The kfunc's BTF fd index (off of the call); 0 for helpers. */
+  readonly off: number;
+  /** End the whole run after this call returns, with r0 = its return value (bpf_conformance "unwind"). */
+  requestExit(): void;
+}
+
+/** A helper: returns the new r0 (truncated to u64). */
+export type HelperFn = (id: number, call: BpfCall) => bigint;
+/** A kfunc, by BTF id: returns the new r0. */
+export type KfuncFn = (btfId: number, call: BpfCall) => bigint;
+
+/** Result of looking up a tail-call target (the prog_array slot `index` of `map`). */
+export type TailCallTarget =
+  /** index >= max_entries: the call falls through, the count is not taken. */
+  | { readonly kind: "out-of-range" }
+  /** The slot is empty: falls through after the count was taken. */
+  | { readonly kind: "empty" }
+  | { readonly kind: "prog"; readonly prog: readonly Insn[] | PreparedProg };
+
+/** Tail-call lookup: r2 (prog_array map) and r3 (index) of a `call bpf_tail_call#12`. */
+export type TailCallFn = (map: bigint, index: bigint) => TailCallTarget;
+
+/** Resolves a ld_imm64 with a pseudo source (map fd, map value, BTF id, function ...). */
+export type PseudoLdFn = (first: Insn, second: Insn) => bigint;
+
+/** Options of one interpreter run. */
+export interface InterpOptions {
+  /** Memory for loads, stores, atomics and the stack. */
+  mem: BpfMemory;
+  /** r10 of the main frame: top (exclusive) of INTERP_STACK_SIZE mapped bytes. */
+  stack: bigint;
+  /** r1..r5 at entry (missing ones are 0; r0 and r6–r9 start at 0). */
+  args?: readonly bigint[];
+  /** Instructions the run may execute before BudgetExceededError (default DEFAULT_INSN_BUDGET). */
+  budget?: number;
+  helper?: HelperFn;
+  kfunc?: KfuncFn;
+  /** When set, helper 12 (bpf_tail_call) is a tail call through this lookup. */
+  tailCall?: TailCallFn;
+  /** Resolves ld_imm64 with src_reg != 0. */
+  pseudoLd?: PseudoLdFn;
+}
+
+/** How a run ended. */
+export interface InterpResult {
+  /** r0 at the main program's exit. */
+  readonly r0: bigint;
+  /** r0..r10 at the main program's exit. */
+  readonly regs: readonly bigint[];
+  /** Instructions executed (each ld_imm64 counts once). */
+  readonly insnCount: number;
+  /** Tail calls taken. */
+  readonly tailCalls: number;
+}
+
+/** The instruction budget ran out (E2BIG, like the verifier's processed-insn limit). */
+export class BudgetExceededError extends InsnError {}
+
+const SIZE_MASK: Record<number, bigint> = { 1: 0xffn, 2: 0xffffn, 4: 0xffffffffn, 8: 0xffffffffffffffffn };
+const M32 = 0xffffffffn;
+
+interface Frame {
+  prog: PreparedProg;
+  retPc: number;
+  saved: bigint[]; // r6..r10
+}
+
+/** Mutable state of a run, shared by the slow paths. */
+interface Run {
+  readonly opts: InterpOptions;
+  readonly regs: bigint[];
+  readonly frames: Frame[];
+  prog: PreparedProg;
+  tailCalls: number;
+  exitRequested: boolean;
+  readonly prepared: Map<readonly Insn[], PreparedProg>;
+}
+
+function fault(run: Run, pc: number, reason: string, errno = EFAULT): never {
+  throw new InsnError(reason, { errno, at: { insns: run.prog.insns, index: pc } });
+}
+
+function memLoad(run: Run, pc: number, addr: bigint, size: AccessSize): bigint {
+  try {
+    return run.opts.mem.load(addr, size);
+  } catch (err) {
+    throw wrapRunError(run, pc, err);
+  }
+}
+
+function memStore(run: Run, pc: number, addr: bigint, size: AccessSize, value: bigint): void {
+  try {
+    run.opts.mem.store(addr, size, value);
+  } catch (err) {
+    throw wrapRunError(run, pc, err);
+  }
+}
+
+function wrapRunError(run: Run, pc: number, err: unknown): InsnError {
+  if (err instanceof InsnError && err.index !== undefined) return err;
+  const errno = err instanceof BpfError ? err.errno : EINVAL;
+  const message = err instanceof Error ? err.message : String(err);
+  return new InsnError(message, { errno, cause: err, at: { insns: run.prog.insns, index: pc } });
+}
+
+/** BPF_STX | BPF_ATOMIC at `pc`. */
+function atomic(run: Run, pc: number): void {
+  const p = run.prog;
+  const r = run.regs;
+  const size = p.op[pc] as 4 | 8;
+  const addr = BigInt.asUintN(64, r[p.dst[pc]] + p.offBig[pc]);
+  if ((addr & BigInt(size - 1)) !== 0n) fault(run, pc, `misaligned atomic access: 0x${addr.toString(16)}`);
+  const mask = SIZE_MASK[size];
+  const op = p.imm[pc];
+  const src = p.src[pc];
+  const old = memLoad(run, pc, addr, size);
+  const val = r[src] & mask;
+  if (op === BPF_CMPXCHG) {
+    if (old === (r[0] & mask)) memStore(run, pc, addr, size, val);
+    r[0] = old;
+    return;
+  }
+  if (op === BPF_XCHG) {
+    memStore(run, pc, addr, size, val);
+    r[src] = old;
+    return;
+  }
+  let next: bigint;
+  switch (op & ~BPF_FETCH) {
+    case BPF_ADD:
+      next = (old + val) & mask;
+      break;
+    case BPF_AND:
+      next = old & val;
+      break;
+    case BPF_OR:
+      next = old | val;
+      break;
+    case BPF_XOR:
+      next = old ^ val;
+      break;
+    default:
+      fault(run, pc, `invalid atomic operation: 0x${(op >>> 0).toString(16)}`, EINVAL);
+  }
+  memStore(run, pc, addr, size, next);
+  if (op & BPF_FETCH) r[src] = old;
+}
+
+function makeCall(run: Run, pc: number): BpfCall & { exit: boolean } {
+  const r = run.regs;
+  const call = {
+    args: [r[1], r[2], r[3], r[4], r[5]] as const,
+    index: pc,
+    frame: run.frames.length,
+    fp: r[10],
+    mem: run.opts.mem,
+    off: run.prog.off[pc],
+    exit: false,
+    requestExit(): void {
+      call.exit = true;
+    },
+  };
+  return call;
+}
+
+function prepared(run: Run, prog: readonly Insn[] | PreparedProg): PreparedProg {
+  if (!Array.isArray(prog)) return prog as PreparedProg;
+  const insns = prog as readonly Insn[];
+  let p = run.prepared.get(insns);
+  if (!p) {
+    p = prepareProg(insns);
+    run.prepared.set(insns, p);
+  }
+  return p;
+}
+
+/**
+ * bpf_tail_call(ctx, map, index) in the kernel's order: index in range, count
+ * below MAX_TAIL_CALL_CNT, count taken, slot not empty. Returns true when
+ * the current frame now runs the target from its first instruction.
+ */
+function tailCall(run: Run, pc: number, lookup: TailCallFn): boolean {
+  const r = run.regs;
+  let target: TailCallTarget;
+  try {
+    target = lookup(r[2], r[3]);
+  } catch (err) {
+    throw wrapRunError(run, pc, err);
+  }
+  if (target.kind === "out-of-range") return false;
+  if (run.tailCalls >= MAX_TAIL_CALL_CNT) return false;
+  run.tailCalls++;
+  if (target.kind === "empty") return false;
+  run.prog = prepared(run, target.prog);
+  return true;
+}
+
+/** A non-tail helper or kfunc call at `pc`: r0 = result. */
+function callOut(run: Run, pc: number): void {
+  const p = run.prog;
+  const isKfunc = p.src[pc] === BPF_PSEUDO_KFUNC_CALL;
+  const fn = isKfunc ? run.opts.kfunc : run.opts.helper;
+  const id = p.imm[pc];
+  if (!fn) {
+    const what = isKfunc ? `kfunc btf_id ${id}` : `helper ${funcIdName(id)}#${id}`;
+    fault(run, pc, `no callback for ${what}`, ENOTSUPP);
+  }
+  const call = makeCall(run, pc);
+  let ret: bigint;
+  try {
+    ret = fn(id, call);
+  } catch (err) {
+    throw wrapRunError(run, pc, err);
+  }
+  if (typeof ret !== "bigint") fault(run, pc, `callback returned ${typeof ret}, not bigint`, EINVAL);
+  run.regs[0] = BigInt.asUintN(64, ret);
+  if (call.exit) run.exitRequested = true;
+}
+
+/** bpf-to-bpf call at `pc`; returns the callee's first slot. */
+function callSubprog(run: Run, pc: number): number {
+  const frames = run.frames;
+  if (frames.length + 1 >= MAX_CALL_FRAMES) {
+    fault(run, pc, `call stack too deep: ${frames.length + 2} frames (max ${MAX_CALL_FRAMES})`, E2BIG);
+  }
+  const r = run.regs;
+  frames.push({ prog: run.prog, retPc: pc + 1, saved: [r[6], r[7], r[8], r[9], r[10]] });
+  r[10] = BigInt.asUintN(64, r[10] - BigInt(MAX_BPF_STACK));
+  return pc + 1 + run.prog.imm[pc];
+}
+
+/** Interpret `prog` to its main exit. Throws InsnError on faults, BudgetExceededError past the budget. */
+export function bpfInterp(prog: readonly Insn[] | PreparedProg, opts: InterpOptions): InterpResult {
+  const regs = new Array<bigint>(16).fill(0n);
+  for (let i = 0; i < 5; i++) regs[i + 1] = BigInt.asUintN(64, opts.args?.[i] ?? 0n);
+  regs[10] = BigInt.asUintN(64, opts.stack);
+  const run: Run = {
+    opts,
+    regs,
+    frames: [],
+    prog: undefined!,
+    tailCalls: 0,
+    exitRequested: false,
+    prepared: new Map(),
+  };
+  run.prog = prepared(run, prog);
+  const budget = opts.budget ?? DEFAULT_INSN_BUDGET;
+  const count = execute(run, budget);
+  return { r0: regs[0], regs: regs.slice(0, 11), insnCount: count, tailCalls: run.tailCalls };
+}
+
+/** The interpreter loop; returns the number of instructions executed. */
+function execute(run: Run, budget: number): number {
+  const r = run.regs;
+  let p = run.prog;
+  let pc = 0;
+  let count = 0;
+  for (;;) {
+    if (count >= budget) {
+      throw new BudgetExceededError(`instruction budget exceeded: ${budget} insns`, {
+        errno: E2BIG,
+        at: { insns: p.insns, index: pc },
+      });
+    }
+    count++;
+    const d = p.dst[pc];
+    switch (p.kind[pc]) {
+      case K_ALU64:
+        r[d] = alu64(p.op[pc], r[d], p.x[pc] ? r[p.src[pc]] : p.immU64[pc], p.off[pc]);
+        pc++;
+        break;
+      case K_ALU32: {
+        const b = p.x[pc] ? Number(r[p.src[pc]] & M32) : p.imm[pc] >>> 0;
+        r[d] = BigInt(alu32(p.op[pc], Number(r[d] & M32), b, p.off[pc]));
+        pc++;
+        break;
+      }
+      case K_END:
+        r[d] = endian(p.order[pc] === 0 ? "le" : p.order[pc] === 1 ? "be" : "swap", p.op[pc], r[d]);
+        pc++;
+        break;
+      case K_JCOND64:
+        pc += jcond64(p.op[pc], r[d], p.x[pc] ? r[p.src[pc]] : p.immU64[pc]) ? p.off[pc] + 1 : 1;
+        break;
+      case K_JCOND32: {
+        const b = p.x[pc] ? Number(r[p.src[pc]] & M32) : p.imm[pc] >>> 0;
+        pc += jcond32(p.op[pc], Number(r[d] & M32), b) ? p.off[pc] + 1 : 1;
+        break;
+      }
+      case K_JA:
+        pc += (p.op[pc] === 64 ? p.off[pc] : p.imm[pc]) + 1;
+        break;
+      case K_LDX: {
+        const size = p.op[pc] as AccessSize;
+        const addr = BigInt.asUintN(64, r[p.src[pc]] + p.offBig[pc]);
+        r[d] = memLoad(run, pc, addr, size);
+        pc++;
+        break;
+      }
+      case K_LDXSX: {
+        const size = p.op[pc] as AccessSize;
+        const addr = BigInt.asUintN(64, r[p.src[pc]] + p.offBig[pc]);
+        r[d] = BigInt.asUintN(64, BigInt.asIntN(size * 8, memLoad(run, pc, addr, size)));
+        pc++;
+        break;
+      }
+      case K_ST: {
+        const size = p.op[pc] as AccessSize;
+        const addr = BigInt.asUintN(64, r[d] + p.offBig[pc]);
+        memStore(run, pc, addr, size, p.immU64[pc] & SIZE_MASK[size]);
+        pc++;
+        break;
+      }
+      case K_STX: {
+        const size = p.op[pc] as AccessSize;
+        const addr = BigInt.asUintN(64, r[d] + p.offBig[pc]);
+        memStore(run, pc, addr, size, r[p.src[pc]] & SIZE_MASK[size]);
+        pc++;
+        break;
+      }
+      case K_ATOMIC:
+        atomic(run, pc);
+        pc++;
+        break;
+      case K_LDIMM64:
+        if (p.src[pc] === 0) {
+          r[d] = p.ldImm[pc];
+        } else {
+          const resolve = run.opts.pseudoLd;
+          if (!resolve) fault(run, pc, `no resolver for ld_imm64 source ${p.src[pc]}`, ENOTSUPP);
+          try {
+            r[d] = BigInt.asUintN(64, resolve(p.insns[pc], p.insns[pc + 1]));
+          } catch (err) {
+            throw wrapRunError(run, pc, err);
+          }
+        }
+        pc += 2;
+        break;
+      case K_CALL: {
+        const src = p.src[pc];
+        if (src === BPF_PSEUDO_CALL) {
+          pc = callSubprog(run, pc);
+          break;
+        }
+        const tail = run.opts.tailCall;
+        if (src === 0 && p.imm[pc] === BPF_FUNC_tail_call && tail) {
+          if (tailCall(run, pc, tail)) {
+            p = run.prog;
+            pc = 0;
+          } else {
+            pc++;
+          }
+          break;
+        }
+        callOut(run, pc);
+        if (run.exitRequested) return count;
+        pc++;
+        break;
+      }
+      case K_EXIT: {
+        const frame = run.frames.pop();
+        if (!frame) return count;
+        for (let i = 0; i < 5; i++) r[6 + i] = frame.saved[i];
+        run.prog = p = frame.prog;
+        pc = frame.retPc;
+        break;
+      }
+      case K_LDPKT:
+        fault(run, pc, "legacy packet access is not supported", ENOTSUPP);
+        break;
+      default:
+        fault(run, pc, "not an instruction: second slot of ld_imm64", EINVAL);
+    }
+    // A tail call or a return may have switched programs: keep run.prog current for error reports.
+    run.prog = p;
+  }
+}
