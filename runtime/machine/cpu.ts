@@ -231,17 +231,27 @@ export class Cpu {
     this.uc.emuStop();
   }
 
-  /** A structured fault for the current register state. */
-  buildFault(kind: FaultKind, extra: { address?: bigint; size?: number; detail?: string } = {}): Fault {
+  /**
+   * A structured fault for the current register state. `leaf` marks a PC in
+   * a function without a frame record of its own (a hypercall stub): its
+   * caller is then only known from lr, which becomes the second frame.
+   */
+  buildFault(
+    kind: FaultKind,
+    extra: { address?: bigint; size?: number; detail?: string; leaf?: boolean } = {},
+  ): Fault {
     this.#ctxBatch.read(this.uc);
     const v = this.#ctxBatch.values;
     const pc = v[CTX_PC];
     const fp = v[CTX_FP];
     const mem = this.#env.memory;
     const read64 = (a: bigint): bigint | undefined => (mem.isMapped(a, 8) ? mem.read64(a) : undefined);
-    const frames: Frame[] = [{ pc, fp }, ...walkFrameRecords(read64, fp)];
+    const { leaf, ...rest } = extra;
+    const frames: Frame[] = [{ pc, fp }];
+    if (leaf) frames.push({ pc: v[CTX_LR], fp });
+    frames.push(...walkFrameRecords(read64, fp));
     for (const f of frames) f.symbol = this.#env.symbolize(f.pc);
-    return { cpu: this.index, pc, lr: v[CTX_LR], sp: v[CTX_SP], fp, kind, ...extra, backtrace: frames };
+    return { cpu: this.index, pc, lr: v[CTX_LR], sp: v[CTX_SP], fp, kind, ...rest, backtrace: frames };
   }
 
   /** Symbolizer of this CPU's machine. */

@@ -1,0 +1,236 @@
+/**
+ * Boot: the composition root of the simulated kernel.
+ *
+ *   Machine (N CPUs) ─► kernel image (+ kallsyms) ─► stacks, heap, text pools
+ *     ─► scheduler ─► service registry (svc stubs → TypeScript handlers)
+ *     ─► RCU, RCU-tasks, RCU-tasks-trace GP kthreads, kworkers
+ *
+ * `Kernel` only holds the subsystems; each lives in its own module and takes
+ * just the parts it needs. Faults of emulated tasks become oops reports (the
+ * task dies, the kernel goes on); a fault inside freed text is named as a
+ * use-after-free of the symbol that was freed there.
+ */
+import { EINVAL, ENOENT } from "../errno.js";
+import { KernelError } from "../errors.js";
+import { createLogger } from "../log.js";
+import type { Fault } from "../machine/fault.js";
+import { FaultError, formatFault } from "../machine/fault.js";
+import { Machine } from "../machine/machine.js";
+import type { GpEngine } from "../rcu/gp.js";
+import { createRcu } from "../rcu/rcu.js";
+import { createRcuTasks } from "../rcu/tasks.js";
+import { createRcuTasksTrace } from "../rcu/tasks_trace.js";
+import { BugLog } from "./bug.js";
+import { BpfRunRegistry } from "./bpf_prog_run.js";
+import { RandomChooser, type SchedChooser } from "./chooser.js";
+import { FaultInjection } from "./fault_inject.js";
+import { BPF_TEXT_BASE, BPF_TEXT_SIZE, FAR_BPF_TEXT_BASE, FAR_BPF_TEXT_SIZE } from "./layout.js";
+import { Mutex } from "./mutex.js";
+import { Scheduler } from "./sched.js";
+import { bpfRunServices } from "./services/bpf_run.js";
+import { coreServices, MutexTable } from "./services/core.js";
+import { ServiceRegistry } from "./services/registry.js";
+import { allServices } from "./services/table.js";
+import { Slab } from "./slab.js";
+import { StackAllocator } from "./stacks.js";
+import { syntheticImage, type BootImage, type LoadedKernelImage } from "./synthetic_image.js";
+import type { Task } from "./task.js";
+import { TextAllocator } from "./text_alloc.js";
+import { Workqueue } from "./workqueue.js";
+
+const log = createLogger("kernel");
+
+export interface KernelOptions {
+  /** CPUs (default 2). */
+  cpus?: number;
+  /** Seed of the default random chooser (default 0). */
+  seed?: number;
+  /** Scheduling decisions (default: RandomChooser(seed)). */
+  chooser?: SchedChooser;
+  /** Quanta offered to the chooser, in instructions. */
+  quanta?: readonly number[];
+  /** Fault-injection switches to turn on. */
+  faults?: Iterable<string>;
+  /** The image to boot (default: the synthetic service-stub image). */
+  image?: BootImage;
+  /** Number of kworker threads (default: one per CPU). */
+  kworkers?: number;
+}
+
+export class Kernel {
+  readonly machine: Machine;
+  readonly image: LoadedKernelImage;
+  readonly sched: Scheduler;
+  readonly services: ServiceRegistry;
+  readonly rcu: GpEngine;
+  readonly rcuTasks: GpEngine;
+  readonly rcuTasksTrace: GpEngine;
+  readonly systemWq: Workqueue;
+  readonly textMutex: Mutex;
+  readonly mutexes = new MutexTable();
+  readonly slab: Slab;
+  readonly stacks: StackAllocator;
+  /** BPF text near the kernel (direct `bl` reach). */
+  readonly bpfText: TextAllocator;
+  /** BPF text beyond ±128 MiB (exercises PLT slots). */
+  readonly farBpfText: TextAllocator;
+  readonly bpfRun: BpfRunRegistry;
+  readonly faultInject: FaultInjection;
+  readonly bugs = new BugLog();
+  readonly oopses: Fault[] = [];
+  readonly dmesg: string[] = [];
+  /** Extra symbolizers (kallsyms of modules, BPF programs, trampolines), consulted first. */
+  readonly symbolizers: ((addr: bigint) => string | undefined)[] = [];
+
+  constructor(opts: KernelOptions = {}) {
+    this.machine = new Machine({ cpus: opts.cpus ?? 2 });
+    try {
+      this.faultInject = new FaultInjection(opts.faults ?? []);
+      this.image = (opts.image ?? syntheticImage()).load(this.machine);
+      this.machine.symbolizer = (a) => this.symbolize(a);
+      this.bugs.symbolize = (a) => this.symbolize(a);
+      this.stacks = new StackAllocator(this.machine);
+      this.slab = new Slab(this.machine);
+      const now = () => this.sched.now;
+      this.bpfText = new TextAllocator(this.machine, {
+        name: "bpf text",
+        base: BPF_TEXT_BASE,
+        size: BPF_TEXT_SIZE,
+        now,
+      });
+      this.farBpfText = new TextAllocator(this.machine, {
+        name: "far bpf text",
+        base: FAR_BPF_TEXT_BASE,
+        size: FAR_BPF_TEXT_SIZE,
+        now,
+      });
+      const taskReturn = this.#requireSymbol("a64bpf_task_return");
+      this.sched = new Scheduler(this.machine, {
+        chooser: opts.chooser ?? new RandomChooser(opts.seed ?? 0),
+        stacks: this.stacks,
+        taskReturn,
+        quanta: opts.quanta,
+      });
+      this.sched.onOops = (task, fault) => this.#onOops(task, fault);
+      this.services = new ServiceRegistry(this.machine, allServices(), (cpu) => this.sched.curr[cpu]);
+      this.rcu = createRcu(this.sched);
+      const tasks = createRcuTasks(this.sched);
+      this.rcuTasks = tasks.engine;
+      this.rcuTasksTrace = createRcuTasksTrace(this.sched);
+      this.systemWq = new Workqueue("events");
+      this.bpfRun = new BpfRunRegistry(this.machine.cpus.length);
+      this.textMutex = this.mutexes.add(new Mutex("text_mutex", this.#requireSymbol("text_mutex")));
+
+      this.services.bindAll(
+        coreServices({
+          sched: this.sched,
+          memory: this.machine.memory,
+          slab: this.slab,
+          rcu: this.rcu,
+          rcuTasks: this.rcuTasks,
+          mutexes: this.mutexes,
+          bugs: this.bugs,
+          symbolize: (a) => this.symbolize(a),
+          printk: (level, text) => this.#printk(level, text),
+        }),
+      );
+      this.services.bindAll(
+        bpfRunServices({ sched: this.sched, memory: this.machine.memory, bugs: this.bugs, registry: this.bpfRun }),
+      );
+
+      this.sched.spawnKthread("rcu_preempt", this.rcu.kthread());
+      tasks.flavour.self = this.sched.spawnKthread("rcu_tasks_kthre", this.rcuTasks.kthread());
+      this.sched.spawnKthread("rcu_tasks_trace", this.rcuTasksTrace.kthread());
+      const workers = opts.kworkers ?? this.machine.cpus.length;
+      for (let i = 0; i < workers; i++) this.sched.spawnKthread(`kworker/${i}:0`, this.systemWq.worker());
+    } catch (err) {
+      this.machine.close();
+      throw err;
+    }
+  }
+
+  /** Address of a symbol, or ENOENT. */
+  symbolAddress(name: string): bigint {
+    const a = this.image.symbol(name);
+    if (a === undefined) throw new KernelError(ENOENT, `unknown symbol: ${name}`);
+    return a;
+  }
+
+  /** "name+0xoff/0xsize [module]" for any address known to the kernel. */
+  symbolize(addr: bigint): string | undefined {
+    for (const s of this.symbolizers) {
+      const r = s(addr);
+      if (r) return r;
+    }
+    return this.image.symbolize(addr);
+  }
+
+  /**
+   * Run `fn(args...)` on a fresh task until it returns; other tasks
+   * (kthreads, workers) interleave as the chooser decides. An oops of the
+   * task is thrown as a FaultError.
+   */
+  call(
+    fn: string | bigint,
+    args: readonly bigint[] = [],
+    opts: { comm?: string; maxSteps?: number; wallMs?: number } = {},
+  ): bigint {
+    const addr = typeof fn === "string" ? this.symbolAddress(fn) : fn;
+    // TASK_COMM_LEN is 16: 15 characters and the NUL.
+    const name = typeof fn === "string" ? fn : (this.symbolize(addr)?.split("+")[0] ?? "call");
+    const comm = (opts.comm ?? name).slice(0, 15);
+    const task = this.sched.spawnCall(comm, addr, args);
+    this.runTask(task, opts);
+    return task.exitValue ?? 0n;
+  }
+
+  /** Step the scheduler until `task` has exited; throws its oops as a FaultError. */
+  runTask(task: Task, opts: { maxSteps?: number; wallMs?: number } = {}): void {
+    this.sched.runUntil(() => task.state === "dead", opts);
+    if (task.oops) throw new FaultError(task.oops, (a) => this.symbolize(a));
+  }
+
+  /** Kernel-oops text of a fault, symbolised. */
+  formatFault(f: Fault): string {
+    return formatFault(f, (a) => this.symbolize(a));
+  }
+
+  close(): void {
+    this.machine.close();
+  }
+
+  #requireSymbol(name: string): bigint {
+    const a = this.image.symbol(name);
+    if (a === undefined) throw new KernelError(EINVAL, `kernel image ${this.image.name} lacks required symbol ${name}`);
+    return a;
+  }
+
+  #printk(level: number | undefined, text: string): void {
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      this.dmesg.push(line);
+      log.info({ level: level ?? 4 }, line);
+    }
+    if (this.dmesg.length > 10000) this.dmesg.splice(0, this.dmesg.length - 10000);
+  }
+
+  #onOops(task: Task, fault: Fault): void {
+    // Name freed text when the fault is inside it.
+    for (const addr of [fault.pc, fault.address]) {
+      if (addr === undefined) continue;
+      for (const pool of [this.bpfText, this.farBpfText]) {
+        const freed = pool.contains(addr) ? pool.findFreed(addr) : undefined;
+        if (freed) {
+          const what = `use-after-free of ${freed.name} (freed at ${freed.freedAt} ns)`;
+          fault.detail = fault.detail ? `${what}; ${fault.detail}` : what;
+          break;
+        }
+      }
+    }
+    if (fault.address !== undefined && this.stacks.isGuard(fault.address)) {
+      fault.detail = `stack guard page hit (kernel stack overflow)${fault.detail ? `; ${fault.detail}` : ""}`;
+    }
+    this.oopses.push(fault);
+    log.error({ task: task.pid }, this.formatFault(fault));
+  }
+}

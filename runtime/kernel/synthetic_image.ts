@@ -1,0 +1,64 @@
+/**
+ * A minimal kernel image built in TypeScript, without the C toolchain: one
+ * hypercall stub per declared service plus the `text_mutex` object. Unit
+ * tests of the scheduler and the sync primitives boot it in milliseconds;
+ * everything that needs real kernel functions boots the built image.
+ *
+ *   KERNEL_BASE          stubs, 8 bytes each: svc #nr; ret   (RX)
+ *   KERNEL_BASE+0x10000  data: text_mutex, scratch           (RW)
+ */
+import type { Machine } from "../machine/machine.js";
+import { PAGE_SIZE, PROT_RW, PROT_RX } from "../machine/memory.js";
+import { KERNEL_BASE } from "./layout.js";
+import { allServices } from "./services/table.js";
+
+/** What the kernel core needs from a loaded image. */
+export interface LoadedKernelImage {
+  readonly name: string;
+  symbol(name: string): bigint | undefined;
+  symbolize(addr: bigint): string | undefined;
+}
+
+/** Something that can be mapped into a machine as the kernel image. */
+export interface BootImage {
+  readonly name: string;
+  load(machine: Machine): LoadedKernelImage;
+}
+
+const SVC = (nr: number) => (0xd4000001 | (nr << 5)) >>> 0;
+const RET = 0xd65f03c0;
+
+/** The synthetic image: service stubs and text_mutex only. */
+export function syntheticImage(): BootImage {
+  return {
+    name: "synthetic",
+    load(machine: Machine): LoadedKernelImage {
+      const services = allServices();
+      const textSize = Math.ceil((services.length * 8) / PAGE_SIZE) * PAGE_SIZE || PAGE_SIZE;
+      const text = machine.map({ name: "kernel text", base: KERNEL_BASE, size: textSize, perms: PROT_RX });
+      const dataBase = KERNEL_BASE + 0x10000n;
+      machine.map({ name: "kernel data", base: dataBase, size: PAGE_SIZE, perms: PROT_RW });
+      const syms = new Map<string, { addr: bigint; size: number }>();
+      services.forEach((s, i) => {
+        text.block.view.setUint32(i * 8, SVC(s.nr), true);
+        text.block.view.setUint32(i * 8 + 4, RET, true);
+        syms.set(s.name, { addr: KERNEL_BASE + BigInt(i * 8), size: 8 });
+      });
+      syms.set("text_mutex", { addr: dataBase, size: 32 });
+      syms.set("a64bpf_scratch", { addr: dataBase + 0x100n, size: 0xf00 });
+      const sorted = [...syms.entries()].sort((a, b) => (a[1].addr < b[1].addr ? -1 : 1));
+      return {
+        name: "synthetic",
+        symbol: (name) => syms.get(name)?.addr,
+        symbolize(addr) {
+          for (const [name, s] of sorted) {
+            if (addr >= s.addr && addr < s.addr + BigInt(s.size)) {
+              return `${name}+0x${(addr - s.addr).toString(16)}/0x${s.size.toString(16)}`;
+            }
+          }
+          return undefined;
+        },
+      };
+    },
+  };
+}
