@@ -61,7 +61,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   try {
     parsed = parse(argv);
   } catch (err) {
-    throw new BenchUsageError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ""));
+    throw new BenchUsageError(firstSentence((err as Error).message));
   }
   const { values: v, positionals } = parsed;
   let repeats: number | undefined;
@@ -81,6 +81,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     list: v.list === true,
     help: v.help === true,
   };
+}
+
+/** Node's parseArgs message, first sentence only, in the project's style ("unknown option '--x'"). */
+function firstSentence(message: string): string {
+  const first = message.split("\n")[0].split(/\.\s/)[0].replace(/\.$/, "");
+  return first.charAt(0).toLowerCase() + first.slice(1);
 }
 
 function parse(argv: readonly string[]) {
