@@ -53,6 +53,7 @@ function cli(args: string[]) {
 const MACHINE_KEYS = [
   "baseline.loop",
   "machine.loop",
+  "machine.loop.counted",
   "machine.loop.q100k",
   "machine.loop.q10k",
   "machine.loop.q1k",
@@ -89,7 +90,7 @@ test("a64bpf bench machine --quick --json: every metric, positive, with its unit
       t.true(res.values.every((v) => v > 0));
     }
     const by = new Map(doc.results.map((x) => [x.key, x]));
-    for (const k of MACHINE_KEYS.slice(0, 5)) {
+    for (const k of MACHINE_KEYS.slice(0, 6)) {
       t.is(by.get(k)?.unit, "MIPS", k);
       t.is(by.get(k)?.ofRawUnicorn, (by.get(k)?.median ?? 0) / (by.get("baseline.loop")?.median ?? 1), k);
     }

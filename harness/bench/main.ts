@@ -154,7 +154,8 @@ export async function main(argv: string[]): Promise<number> {
   const host = describeHost(run.startedAt);
   process.stdout.write(humanReport(run, host));
   if (args.json !== undefined) {
-    const path = resolve(args.json);
+    // npm run starts in the package root; INIT_CWD is where the user typed the command.
+    const path = resolve(process.env.INIT_CWD ?? process.cwd(), args.json);
     writeFile(path, `${JSON.stringify(benchJson(run, host), null, 2)}\n`);
     process.stderr.write(`bench: wrote ${path}\n`);
   }

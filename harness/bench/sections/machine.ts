@@ -11,6 +11,8 @@
  *   loop             x0 = N; uc_emu_start(LOOP, sentinel, count 0): the
  *                    Machine's interrupt and memory hooks are installed but
  *                    there is no instruction budget
+ *   loop.counted     one Cpu.run whose quantum is the whole loop: Unicorn's
+ *                    instruction counter without any re-entry
  *   loop.q<Q>        Cpu.run({quantum: Q}) again and again until the loop
  *                    returns; each expiry is a tick (contextSync), as the
  *                    scheduler does it
@@ -253,6 +255,13 @@ async function measureLoops(ctx: BenchContext, m: Machine, size: (k: keyof typeo
     unit: MIPS,
     baseline: "baseline.loop",
     note: `${n / 1e6}M iterations in one uc_emu_start (count 0), CPU 1`,
+  });
+  const nc = size("q100k");
+  await ctx.measure("loop.counted", () => loopQuantum(m, nc, nc * LOOP_INSNS_PER_ITER + 1), {
+    label: "loop, one slice with a budget",
+    unit: MIPS,
+    baseline: "loop",
+    note: `${nc / 1e6}M iterations in one Cpu.run whose quantum is the whole loop: the cost of counting alone`,
   });
   const quanta: Array<[keyof typeof SIZES, number, string]> = [
     ["q100k", 100_000, "100k"],
