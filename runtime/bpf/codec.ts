@@ -134,7 +134,7 @@ function checkAlu(insn: Insn, info: Extract<OpInfo, { kind: "alu" }>, fail: Fail
     if (insn.off !== 0 && insn.off !== 1) fail(`invalid div/mod offset: ${insn.off} (must be 0 or 1)`);
   } else if (info.op === BPF_MOV && info.x) {
     const ok = insn.off === 0 || insn.off === 8 || insn.off === 16 || (insn.off === 32 && info.width === 64);
-    if (!ok) fail(`invalid movsx offset: ${insn.off} (must be 0, 8, 16${info.width === 64 ? " or 32" : ""})`);
+    if (!ok) fail(`invalid movsx offset: ${insn.off} (must be ${info.width === 64 ? "0, 8, 16 or 32" : "0, 8 or 16"})`);
   } else {
     zero(insn, ["off"], fail);
   }
