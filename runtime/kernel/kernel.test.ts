@@ -379,3 +379,36 @@ test("a task blocked forever is reported as a stall naming what it waits on", (t
     k.close();
   }
 });
+
+test("a dynamic service is a callable kernel function with a symbol", (t) => {
+  const k = new Kernel({ cpus: 1 });
+  try {
+    const addr = k.registerDynamicService("test_add", (call) => {
+      const [a, b] = call.args();
+      return a + b;
+    });
+    t.is(k.symbolAddress("test_add"), addr);
+    t.is(k.symbolize(addr + 4n), "test_add+0x4/0x8");
+    const f = asmFunction(k, "caller", ["mov x0, #40", "mov x1, #2", "call test_add", "ret"].join("\n"));
+    t.is(k.call(f), 42n);
+  } finally {
+    k.close();
+  }
+});
+
+test("an exception-table entry turns a faulting load into 0 and resumes after it", (t) => {
+  const k = new Kernel({ cpus: 1 });
+  try {
+    const f = asmFunction(k, "probe_read", ["mov x3, #77", "ldr x3, [x0]", "add x0, x3, #1", "ret"].join("\n"));
+    // The load is the 5th instruction: 3 of prologue, then mov.
+    const load = f + 16n;
+    k.extable.add([{ insn: load, fixup: load + 4n, dstReg: 3 }]);
+    t.is(k.call(f, [0xdead_0000n]), 1n, "x3 was cleared, execution resumed");
+    t.is(k.oopses.length, 0);
+    // Without the entry the same load oopses.
+    k.extable.remove([k.extable.search(load)!]);
+    t.throws(() => k.call(f, [0xdead_0000n]), { instanceOf: FaultError });
+  } finally {
+    k.close();
+  }
+});

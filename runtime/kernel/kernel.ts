@@ -10,7 +10,7 @@
  * task dies, the kernel goes on); a fault inside freed text is named as a
  * use-after-free of the symbol that was freed there.
  */
-import { EINVAL, ENOENT } from "../errno.js";
+import { EEXIST, EINVAL, ENOENT, ENOSPC } from "../errno.js";
 import { KernelError } from "../errors.js";
 import { createLogger } from "../log.js";
 import type { Fault } from "../machine/fault.js";
@@ -29,7 +29,8 @@ import { Mutex } from "./mutex.js";
 import { Scheduler } from "./sched.js";
 import { bpfRunServices } from "./services/bpf_run.js";
 import { coreServices, MutexTable } from "./services/core.js";
-import { ServiceRegistry } from "./services/registry.js";
+import { ServiceRegistry, type ServiceFn } from "./services/registry.js";
+import { ExceptionTables } from "./extable.js";
 import { allServices } from "./services/table.js";
 import { Slab } from "./slab.js";
 import { StackAllocator } from "./stacks.js";
@@ -39,6 +40,10 @@ import { TextAllocator } from "./text_alloc.js";
 import { Workqueue } from "./workqueue.js";
 
 const log = createLogger("kernel");
+
+/** svc numbers for services created at run time (registerDynamicService). */
+const DYNAMIC_SERVICE_BASE = 0x600;
+const DYNAMIC_SERVICE_LAST = 0x6ff;
 
 export interface KernelOptions {
   /** CPUs (default 2). */
@@ -79,6 +84,8 @@ export class Kernel {
   readonly bugs = new BugLog();
   readonly oopses: Fault[] = [];
   readonly dmesg: string[] = [];
+  /** Exception tables of JITed programs (BPF_PROBE_MEM fixups). */
+  readonly extable = new ExceptionTables();
   /** Extra symbolizers (kallsyms of modules, BPF programs, trampolines), consulted first. */
   readonly symbolizers: ((addr: bigint) => string | undefined)[] = [];
 
@@ -112,6 +119,7 @@ export class Kernel {
         quanta: opts.quanta,
       });
       this.sched.onOops = (task, fault) => this.#onOops(task, fault);
+      this.sched.onFaultFixup = (cpu, fault) => this.extable.fixup(cpu, fault);
       this.services = new ServiceRegistry(this.machine, allServices(), (cpu) => this.sched.curr[cpu]);
       this.rcu = createRcu(this.sched);
       const tasks = createRcuTasks(this.sched);
@@ -149,8 +157,35 @@ export class Kernel {
     }
   }
 
+  /**
+   * A kernel function implemented in TypeScript, created at run time: a
+   * `name: svc #nr; ret` stub in BPF text bound to `fn` (for test helpers,
+   * the conformance plugin's helpers, ...). Returns the stub's address.
+   */
+  registerDynamicService(name: string, fn: ServiceFn): bigint {
+    if (this.#dynamic.has(name)) throw new KernelError(EEXIST, `dynamic service already registered: ${name}`);
+    const nr = DYNAMIC_SERVICE_BASE + this.#dynamic.size;
+    if (nr > DYNAMIC_SERVICE_LAST)
+      throw new KernelError(
+        ENOSPC,
+        `too many dynamic services (max ${DYNAMIC_SERVICE_LAST - DYNAMIC_SERVICE_BASE + 1})`,
+      );
+    this.services.declareDynamic(this.machine, { nr, name, proto: `long ${name}(long, long, long, long, long)` }, fn);
+    const stub = this.bpfText.alloc(8, name);
+    const bytes = new Uint8Array(8);
+    const dv = new DataView(bytes.buffer);
+    dv.setUint32(0, (0xd4000001 | (nr << 5)) >>> 0, true);
+    dv.setUint32(4, 0xd65f03c0, true);
+    this.machine.writeText(stub.addr, bytes, { sync: false });
+    this.machine.invalidateText(stub.addr, stub.addr + 8n);
+    this.#dynamic.set(name, stub.addr);
+    return stub.addr;
+  }
+
   /** Address of a symbol, or ENOENT. */
   symbolAddress(name: string): bigint {
+    const dyn = this.#dynamic.get(name);
+    if (dyn !== undefined) return dyn;
     const a = this.image.symbol(name);
     if (a === undefined) throw new KernelError(ENOENT, `unknown symbol: ${name}`);
     return a;
@@ -162,6 +197,8 @@ export class Kernel {
       const r = s(addr);
       if (r) return r;
     }
+    for (const [name, a] of this.#dynamic)
+      if (addr >= a && addr < a + 8n) return `${name}+0x${(addr - a).toString(16)}/0x8`;
     return this.image.symbolize(addr);
   }
 
@@ -198,6 +235,8 @@ export class Kernel {
   close(): void {
     this.machine.close();
   }
+
+  readonly #dynamic = new Map<string, bigint>();
 
   #requireSymbol(name: string): bigint {
     const a = this.image.symbol(name);

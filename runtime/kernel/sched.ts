@@ -32,7 +32,7 @@
  */
 import { EDEADLK, EINVAL, ETIMEDOUT } from "../errno.js";
 import { KernelError } from "../errors.js";
-import { CTX_FP, CTX_LR, CTX_PC, CTX_SP, newContext, type StopReason } from "../machine/cpu.js";
+import { CTX_FP, CTX_LR, CTX_PC, CTX_SP, newContext, type Cpu, type StopReason } from "../machine/cpu.js";
 import type { Fault } from "../machine/fault.js";
 import type { Machine } from "../machine/machine.js";
 import type { ChoicePoint, SchedChooser } from "./chooser.js";
@@ -84,6 +84,8 @@ export class Scheduler {
   now = 0n;
   /** Steps taken (statistics; bounded by runUntil's maxSteps). */
   steps = 0;
+  /** fixup_exception(): return true when a fault was fixed up (the task goes on). */
+  onFaultFixup: ((cpu: Cpu, fault: Fault) => boolean) | undefined;
   /** Called when a task oopses (after it is killed). */
   onOops: ((task: Task, fault: Fault) => void) | undefined;
   /** Event sink; undefined (the default) records nothing. */
@@ -326,6 +328,7 @@ export class Scheduler {
       }
       case "fault":
         this.now += SHORT_SLICE_NS;
+        if (this.onFaultFixup?.(c, r.fault)) return;
         this.#oops(cpu, task, r.fault);
         return;
     }

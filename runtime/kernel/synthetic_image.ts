@@ -1,6 +1,7 @@
 /**
  * A minimal kernel image built in TypeScript, without the C toolchain: one
- * hypercall stub per declared service plus the `text_mutex` object. Unit
+ * hypercall stub per declared service, `dummy_tramp` (the arm64 JIT's PLT
+ * target when no trampoline is attached), and the `text_mutex` object. Unit
  * tests of the scheduler and the sync primitives boot it in milliseconds;
  * everything that needs real kernel functions boots the built image.
  *
@@ -34,7 +35,7 @@ export function syntheticImage(): BootImage {
     name: "synthetic",
     load(machine: Machine): LoadedKernelImage {
       const services = allServices();
-      const textSize = Math.ceil((services.length * 8) / PAGE_SIZE) * PAGE_SIZE || PAGE_SIZE;
+      const textSize = Math.ceil((services.length * 8 + 16) / PAGE_SIZE) * PAGE_SIZE;
       const text = machine.map({ name: "kernel text", base: KERNEL_BASE, size: textSize, perms: PROT_RX });
       const dataBase = KERNEL_BASE + 0x10000n;
       machine.map({ name: "kernel data", base: dataBase, size: PAGE_SIZE, perms: PROT_RW });
@@ -44,6 +45,10 @@ export function syntheticImage(): BootImage {
         text.block.view.setUint32(i * 8 + 4, RET, true);
         syms.set(s.name, { addr: KERNEL_BASE + BigInt(i * 8), size: 8 });
       });
+      // dummy_tramp: mov x10, x30; mov x30, x9; ret x10
+      const dt = services.length * 8;
+      [0xaa1e03ea, 0xaa0903fe, 0xd65f0140].forEach((w, i) => text.block.view.setUint32(dt + i * 4, w, true));
+      syms.set("dummy_tramp", { addr: KERNEL_BASE + BigInt(dt), size: 12 });
       syms.set("text_mutex", { addr: dataBase, size: 32 });
       syms.set("a64bpf_scratch", { addr: dataBase + 0x100n, size: 0xf00 });
       const sorted = [...syms.entries()].sort((a, b) => (a[1].addr < b[1].addr ? -1 : 1));

@@ -64,6 +64,17 @@ export class ServiceRegistry {
     }
   }
 
+  /**
+   * Declare and bind a service at run time (one not in the static table):
+   * registers its svc number on the machine. The caller provides the stub.
+   */
+  declareDynamic(machine: Machine, decl: ServiceDecl, fn: ServiceFn): void {
+    if (this.#decls.has(decl.name)) throw new KernelError(EEXIST, `service already declared: ${decl.name}`);
+    machine.svc.register(decl.nr, decl.name, (cpu) => this.#dispatch(cpu, decl));
+    this.#decls.set(decl.name, decl);
+    this.#fns.set(decl.name, fn);
+  }
+
   /** Bind a handler to a declared service. */
   bind(name: string, fn: ServiceFn): void {
     if (!this.#decls.has(name)) throw new KernelError(EINVAL, `unknown service: ${name} (not in the service table)`);
