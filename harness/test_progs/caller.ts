@@ -1,0 +1,61 @@
+/**
+ * The C `__func__` and `__LINE__` of an assertion, recovered from the
+ * JavaScript call stack.
+ *
+ * The kernel's ASSERT_* macros print `__func__`, the name of the C function
+ * that contains the assertion. Ported tests name their functions like the
+ * kernel's (`function test_fentry_many_args()`), so the name of the frame
+ * that called the assertion helper is the same string.
+ *
+ * Simplifications: an anonymous caller prints as "anonymous"; a method
+ * prints its own name without the class ("Foo.bar" → "bar"); the line is
+ * the source line when source maps are on (tsx, --enable-source-maps) and
+ * the generated line otherwise (0 if unknown).
+ */
+
+/** Name and line of a calling frame. */
+export interface CallerFrame {
+  func: string;
+  line: number;
+}
+
+const FRAME_WITH_NAME = /^\s*at (?:async )?(?:new )?(.+?) \((.*)\)$/;
+const FRAME_NO_NAME = /^\s*at (?:async )?(.*)$/;
+const LINE_COL = /:(\d+):\d+$/;
+
+/** Parse one V8 stack line ("    at fn (file:12:3)") into a frame. */
+export function parseStackLine(line: string): CallerFrame | undefined {
+  const named = FRAME_WITH_NAME.exec(line);
+  if (named) {
+    let name = named[1].replace(/ \[as [^\]]+\]$/, "");
+    const dot = name.lastIndexOf(".");
+    if (dot >= 0 && dot < name.length - 1) name = name.slice(dot + 1);
+    if (name === "<anonymous>") name = "anonymous";
+    return { func: name, line: Number(LINE_COL.exec(named[2])?.[1] ?? 0) };
+  }
+  const bare = FRAME_NO_NAME.exec(line);
+  if (bare) return { func: "anonymous", line: Number(LINE_COL.exec(bare[1])?.[1] ?? 0) };
+  return undefined;
+}
+
+/**
+ * The frame that called `boundary` (a function that is on the current
+ * stack): its function name and line.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export function callerFrame(boundary: Function): CallerFrame {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  if (!(limit >= 2)) Error.stackTraceLimit = 10;
+  try {
+    Error.captureStackTrace(holder, boundary);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  for (const line of (holder.stack ?? "").split("\n")) {
+    if (!/^\s*at /.test(line)) continue;
+    const frame = parseStackLine(line);
+    if (frame) return frame;
+  }
+  return { func: "unknown", line: 0 };
+}
