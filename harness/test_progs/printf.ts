@@ -65,6 +65,27 @@ function formatInt(v: PrintfArg, conv: string, length: string, flags: Flags, pre
   return sign + prefix + digits;
 }
 
+/**
+ * %f as glibc prints a double: the exact binary value rounded to `p`
+ * digits, ties to even (JavaScript's toFixed breaks ties upwards:
+ * 0.25 → "0.3", C gives "0.2").
+ */
+function toFixedC(x: number, p: number): string {
+  if (Math.abs(x) >= 1e21 || p > 80) return x.toFixed(Math.min(p, 100));
+  const exact = x.toFixed(100); // exact for |x| >= 2^-48; digits past 100 cannot make a tie
+  const neg = exact.startsWith("-");
+  const [int, frac] = (neg ? exact.slice(1) : exact).split(".");
+  const keep = int + frac.slice(0, p);
+  const rest = frac.slice(p);
+  const tie = /^50*$/.test(rest);
+  const up = rest[0] > "5" || (rest[0] === "5" && (!tie || Number(keep[keep.length - 1]) % 2 === 1));
+  let digits = (BigInt(keep) + (up ? 1n : 0n)).toString().padStart(keep.length, "0");
+  if (digits.length < p + 1) digits = digits.padStart(p + 1, "0");
+  const intPart = digits.slice(0, digits.length - p) || "0";
+  const body = p > 0 ? `${intPart}.${digits.slice(digits.length - p)}` : intPart;
+  return neg ? `-${body}` : body;
+}
+
 /** %g: %e or %f, whichever C's rule picks, trailing zeros dropped (kept with '#'). */
 function formatG(x: number, p: number, alt: boolean): string {
   const exp = Number(x.toExponential(p - 1).split("e")[1]);
@@ -85,7 +106,7 @@ function formatFloat(v: PrintfArg, conv: string, flags: Flags, precision: number
   let body: string;
   const lower = conv.toLowerCase();
   if (!Number.isFinite(x)) body = Number.isNaN(x) ? "nan" : x < 0 ? "-inf" : "inf";
-  else if (lower === "f") body = x.toFixed(p);
+  else if (lower === "f") body = toFixedC(x, p);
   else if (lower === "e") body = x.toExponential(p).replace(/e([+-])(\d)$/, "e$10$2");
   else body = formatG(x, p === 0 ? 1 : p, flags.alt);
   if (conv === conv.toUpperCase()) body = body.toUpperCase();
