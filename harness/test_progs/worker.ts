@@ -13,6 +13,9 @@ import type { DoTestMsg, FromWorkerMsg, ToWorkerMsg } from "./protocol.js";
 import { runOneTest } from "./run_one.js";
 import { selectorFromData, type Selection } from "./selector.js";
 
+// PRINT_FAIL line numbers and --debug stacks name source lines when running built JavaScript.
+process.setSourceMapsEnabled(true);
+
 let selection: Selection = [];
 let debug = false;
 let queue: Promise<void> = Promise.resolve();
