@@ -34,27 +34,34 @@
 import { E2BIG, EFAULT, EINVAL, ENOTSUPP } from "../errno.js";
 import { BpfError } from "../errors.js";
 import { validateInsns, type ProgLayout } from "./codec.js";
-import { BPF_FUNC_tail_call, funcIdName } from "./func_ids.js";
+import * as F from "./func_ids.js";
 import type { Insn } from "./insn.js";
 import { InsnError } from "./insn_error.js";
-import { alu32, alu64, endian, jcond32, jcond64 } from "./interp_alu.js";
+import * as A from "./interp_alu.js";
 import type { BpfMemory } from "./interp_mem.js";
-import {
-  BPF_ADD,
-  BPF_AND,
-  BPF_CMPXCHG,
-  BPF_FETCH,
-  BPF_OR,
-  BPF_PSEUDO_CALL,
-  BPF_PSEUDO_KFUNC_CALL,
-  BPF_XCHG,
-  BPF_XOR,
-  MAX_BPF_STACK,
-  MAX_CALL_FRAMES,
-  MAX_TAIL_CALL_CNT,
-  opInfo,
-  type AccessSize,
-} from "./opcodes.js";
+import * as O from "./opcodes.js";
+import type { AccessSize } from "./opcodes.js";
+
+// Values used in the loop, copied into module constants (imported bindings are
+// getters under tsx, which costs half the interpreter's speed).
+const BPF_ADD = O.BPF_ADD;
+const BPF_AND = O.BPF_AND;
+const BPF_OR = O.BPF_OR;
+const BPF_XOR = O.BPF_XOR;
+const BPF_FETCH = O.BPF_FETCH;
+const BPF_XCHG = O.BPF_XCHG;
+const BPF_CMPXCHG = O.BPF_CMPXCHG;
+const BPF_PSEUDO_CALL = O.BPF_PSEUDO_CALL;
+const BPF_PSEUDO_KFUNC_CALL = O.BPF_PSEUDO_KFUNC_CALL;
+const BPF_FUNC_tail_call = F.BPF_FUNC_tail_call;
+const MAX_BPF_STACK = O.MAX_BPF_STACK;
+const MAX_CALL_FRAMES = O.MAX_CALL_FRAMES;
+const MAX_TAIL_CALL_CNT = O.MAX_TAIL_CALL_CNT;
+const alu32 = A.alu32;
+const alu64 = A.alu64;
+const endian = A.endian;
+const jcond32 = A.jcond32;
+const jcond64 = A.jcond64;
 
 /** Bytes of stack the interpreter may use below `opts.stack` (8 frames of 512). */
 export const INTERP_STACK_SIZE = MAX_BPF_STACK * MAX_CALL_FRAMES;
@@ -134,7 +141,7 @@ export function prepareProg(insns: readonly Insn[]): PreparedProg {
     p.imm[i] = insn.imm;
     p.immU64[i] = BigInt.asUintN(64, BigInt(insn.imm));
     p.offBig[i] = BigInt(insn.off);
-    const info = opInfo(insn.code);
+    const info = O.opInfo(insn.code);
     switch (info.kind) {
       case "alu":
         p.kind[i] = info.width === 64 ? K_ALU64 : K_ALU32;
@@ -411,7 +418,7 @@ function callOut(run: Run, pc: number): void {
   const fn = isKfunc ? run.opts.kfunc : run.opts.helper;
   const id = p.imm[pc];
   if (!fn) {
-    const what = isKfunc ? `kfunc btf_id ${id}` : `helper ${funcIdName(id)}#${id}`;
+    const what = isKfunc ? `kfunc btf_id ${id}` : `helper ${F.funcIdName(id)}#${id}`;
     fault(run, pc, `no callback for ${what}`, ENOTSUPP);
   }
   const call = makeCall(run, pc);

@@ -15,32 +15,34 @@
  *   K operand  ALU64: imm sign-extended to 64 bits (also for unsigned div/mod);
  *              ALU: imm as u32 (as s32 for sdiv/smod)
  */
-import {
-  BPF_ADD,
-  BPF_AND,
-  BPF_ARSH,
-  BPF_DIV,
-  BPF_JEQ,
-  BPF_JGE,
-  BPF_JGT,
-  BPF_JLE,
-  BPF_JLT,
-  BPF_JNE,
-  BPF_JSET,
-  BPF_JSGE,
-  BPF_JSGT,
-  BPF_JSLE,
-  BPF_JSLT,
-  BPF_LSH,
-  BPF_MOD,
-  BPF_MOV,
-  BPF_MUL,
-  BPF_NEG,
-  BPF_OR,
-  BPF_RSH,
-  BPF_SUB,
-  BPF_XOR,
-} from "./opcodes.js";
+import * as O from "./opcodes.js";
+
+// Opcode values copied into module constants: imported bindings are slower in the hot
+// switch statements under some loaders (tsx compiles them to getters).
+const BPF_ADD = O.BPF_ADD;
+const BPF_AND = O.BPF_AND;
+const BPF_ARSH = O.BPF_ARSH;
+const BPF_DIV = O.BPF_DIV;
+const BPF_JEQ = O.BPF_JEQ;
+const BPF_JGE = O.BPF_JGE;
+const BPF_JGT = O.BPF_JGT;
+const BPF_JLE = O.BPF_JLE;
+const BPF_JLT = O.BPF_JLT;
+const BPF_JNE = O.BPF_JNE;
+const BPF_JSET = O.BPF_JSET;
+const BPF_JSGE = O.BPF_JSGE;
+const BPF_JSGT = O.BPF_JSGT;
+const BPF_JSLE = O.BPF_JSLE;
+const BPF_JSLT = O.BPF_JSLT;
+const BPF_LSH = O.BPF_LSH;
+const BPF_MOD = O.BPF_MOD;
+const BPF_MOV = O.BPF_MOV;
+const BPF_MUL = O.BPF_MUL;
+const BPF_NEG = O.BPF_NEG;
+const BPF_OR = O.BPF_OR;
+const BPF_RSH = O.BPF_RSH;
+const BPF_SUB = O.BPF_SUB;
+const BPF_XOR = O.BPF_XOR;
 
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 const S64 = (v: bigint): bigint => BigInt.asIntN(64, v);
