@@ -119,6 +119,20 @@ export function mnemonicMatches(table: string, cs: string): boolean {
   return (ALIASES[cs] ?? []).includes(table);
 }
 
+/**
+ * Capstone's text for `word`, or undefined when capstone has no instruction
+ * for it. (capstone-wasm throws "Failed to disassemble" for an undecodable
+ * word, which disasm.ts passes on instead of printing `.inst`.)
+ */
+export function tryDisasm(word: number, pc = 0n): string | undefined {
+  try {
+    return disasmWord(word, pc);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith("Failed to disassemble")) return undefined;
+    throw err;
+  }
+}
+
 function hex(w: number): string {
   return `0x${(w >>> 0).toString(16).padStart(8, "0")}`;
 }
