@@ -48,7 +48,7 @@ import {
 export const BPF_INSN_SIZE = 8;
 
 /** Write one slot at `offset` of `view` (little-endian). Fields must be in range. */
-export function encodeInsnAt(insn: Insn, view: DataView, offset: number): void {
+function encodeInsnAt(insn: Insn, view: DataView, offset: number): void {
   view.setUint8(offset, insn.code);
   view.setUint8(offset + 1, ((insn.src & 0xf) << 4) | (insn.dst & 0xf));
   view.setInt16(offset + 2, insn.off, true);
@@ -56,7 +56,7 @@ export function encodeInsnAt(insn: Insn, view: DataView, offset: number): void {
 }
 
 /** Read one slot at `offset` of `view` (little-endian). */
-export function decodeInsnAt(view: DataView, offset: number): Insn {
+function decodeInsnAt(view: DataView, offset: number): Insn {
   const regs = view.getUint8(offset + 1);
   return {
     code: view.getUint8(offset),

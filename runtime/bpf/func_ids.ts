@@ -231,20 +231,34 @@ export const BPF_FUNC: Readonly<Record<string, number>> = Object.freeze(
   Object.fromEntries(BPF_FUNC_NAMES.map((name, id) => [name, id])),
 );
 
-/** Helpers the runtime itself gives meaning to. */
+// Helpers the runtime itself gives meaning to.
+/** Helper id of `bpf_map_lookup_elem`. */
 export const BPF_FUNC_map_lookup_elem = 1;
+/** Helper id of `bpf_map_update_elem`. */
 export const BPF_FUNC_map_update_elem = 2;
+/** Helper id of `bpf_map_delete_elem`. */
 export const BPF_FUNC_map_delete_elem = 3;
+/** Helper id of `bpf_ktime_get_ns`. */
 export const BPF_FUNC_ktime_get_ns = 5;
+/** Helper id of `bpf_trace_printk`. */
 export const BPF_FUNC_trace_printk = 6;
+/** Helper id of `bpf_get_prandom_u32`. */
 export const BPF_FUNC_get_prandom_u32 = 7;
+/** Helper id of `bpf_get_smp_processor_id`. */
 export const BPF_FUNC_get_smp_processor_id = 8;
+/** Helper id of `bpf_tail_call`. */
 export const BPF_FUNC_tail_call = 12;
+/** Helper id of `bpf_probe_read_kernel`. */
 export const BPF_FUNC_probe_read_kernel = 113;
+/** Helper id of `bpf_get_func_ip`. */
 export const BPF_FUNC_get_func_ip = 173;
+/** Helper id of `bpf_loop`. */
 export const BPF_FUNC_loop = 181;
+/** Helper id of `bpf_get_func_arg`. */
 export const BPF_FUNC_get_func_arg = 183;
+/** Helper id of `bpf_get_func_ret`. */
 export const BPF_FUNC_get_func_ret = 184;
+/** Helper id of `bpf_get_func_arg_cnt`. */
 export const BPF_FUNC_get_func_arg_cnt = 185;
 
 /**

@@ -47,8 +47,9 @@ export class FlatMemory implements BpfMemory {
   #regions: FlatRegion[] = [];
   #last: FlatRegion | undefined;
 
-  /** Map `bytes` at [base, base + bytes.length). Returns `bytes`. */
-  map(base: bigint, bytes: Uint8Array, name = "region"): Uint8Array {
+  /** Map `bytes` at [base, base + bytes.length), named in errors by `opts.name`. Returns `bytes`. */
+  map(base: bigint, bytes: Uint8Array, opts: { name?: string } = {}): Uint8Array {
+    const name = opts.name ?? "region";
     const end = base + BigInt(bytes.length);
     if (base < 0n || end > 1n << 64n) throw new BpfError(EINVAL, `region outside the address space: ${name}`);
     for (const r of this.#regions) {

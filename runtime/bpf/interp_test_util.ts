@@ -42,8 +42,8 @@ export interface CaseRun {
 /** Run a case's program on the interpreter with the conventional layout. */
 export function runCaseInterp(c: Pick<BpfCase, "insns" | "data" | "opts">): CaseRun {
   const mem = new FlatMemory();
-  mem.map(STACK_TOP - BigInt(INTERP_STACK_SIZE), new Uint8Array(INTERP_STACK_SIZE), "stack");
-  const data = mem.map(SCRATCH_BASE, Uint8Array.from(c.data ?? []), "scratch");
+  mem.map(STACK_TOP - BigInt(INTERP_STACK_SIZE), new Uint8Array(INTERP_STACK_SIZE), { name: "stack" });
+  const data = mem.map(SCRATCH_BASE, Uint8Array.from(c.data ?? []), { name: "scratch" });
   const result = bpfInterp(c.insns, {
     mem,
     stack: STACK_TOP,

@@ -25,78 +25,130 @@
  */
 
 // ---- instruction classes (BPF_CLASS) ----
+/** Class 0: non-standard loads (ld_imm64, legacy packet access). */
 export const BPF_LD = 0x00;
+/** Class 1: load into a register (`dst = *(size *)(src + off)`). */
 export const BPF_LDX = 0x01;
+/** Class 2: store an immediate. */
 export const BPF_ST = 0x02;
+/** Class 3: store a register; also the atomics. */
 export const BPF_STX = 0x03;
+/** Class 4: 32-bit arithmetic (results zero-extended). */
 export const BPF_ALU = 0x04;
+/** Class 5: 64-bit jumps, calls, exit. */
 export const BPF_JMP = 0x05;
+/** Class 6: 32-bit jumps (and gotol). */
 export const BPF_JMP32 = 0x06;
+/** Class 7: 64-bit arithmetic. */
 export const BPF_ALU64 = 0x07;
 
 // ---- load/store size (BPF_SIZE) ----
+/** Size: 4 bytes. */
 export const BPF_W = 0x00;
+/** Size: 2 bytes. */
 export const BPF_H = 0x08;
+/** Size: 1 byte. */
 export const BPF_B = 0x10;
+/** Size: 8 bytes. */
 export const BPF_DW = 0x18;
 
 // ---- load/store mode (BPF_MODE) ----
+/** Mode: 64-bit immediate (ld_imm64). */
 export const BPF_IMM = 0x00;
+/** Mode: legacy packet access, absolute. */
 export const BPF_ABS = 0x20;
+/** Mode: legacy packet access, indirect. */
 export const BPF_IND = 0x40;
+/** Mode: regular load/store. */
 export const BPF_MEM = 0x60;
+/** Mode: sign-extending load (cpu v4). */
 export const BPF_MEMSX = 0x80;
+/** Mode: atomic operation, the operation in imm. */
 export const BPF_ATOMIC = 0xc0;
 /** Legacy name of BPF_ATOMIC (`lock *(u32 *)(...) += r`). */
 export const BPF_XADD = 0xc0;
 
 // ---- source operand (BPF_SRC) ----
+/** Source: the 32-bit immediate. */
 export const BPF_K = 0x00;
+/** Source: the src register. */
 export const BPF_X = 0x08;
 
 // ---- ALU operations (BPF_OP) ----
+/** `dst += src`. */
 export const BPF_ADD = 0x00;
+/** `dst -= src`. */
 export const BPF_SUB = 0x10;
+/** `dst *= src`. */
 export const BPF_MUL = 0x20;
+/** `dst /= src` (unsigned; signed with off 1). */
 export const BPF_DIV = 0x30;
+/** `dst |= src`. */
 export const BPF_OR = 0x40;
+/** `dst &= src`. */
 export const BPF_AND = 0x50;
+/** `dst <<= src`. */
 export const BPF_LSH = 0x60;
+/** `dst >>= src` (logical). */
 export const BPF_RSH = 0x70;
+/** `dst = -dst`. */
 export const BPF_NEG = 0x80;
+/** `dst %= src` (unsigned; signed with off 1). */
 export const BPF_MOD = 0x90;
+/** `dst ^= src`. */
 export const BPF_XOR = 0xa0;
+/** `dst = src` (movsx with off 8/16/32). */
 export const BPF_MOV = 0xb0;
+/** `dst s>>= src` (arithmetic). */
 export const BPF_ARSH = 0xc0;
+/** Byte swap; width in imm. */
 export const BPF_END = 0xd0;
 
 /** BPF_END source bit: convert to little endian (also the ALU64 bswap encoding). */
 export const BPF_TO_LE = 0x00;
 /** BPF_END source bit: convert to big endian. */
 export const BPF_TO_BE = 0x08;
+/** Alias of BPF_TO_LE. */
 export const BPF_FROM_LE = BPF_TO_LE;
+/** Alias of BPF_TO_BE. */
 export const BPF_FROM_BE = BPF_TO_BE;
 
 // ---- jump operations (BPF_OP) ----
+/** `goto pc+off` (JMP) / `gotol pc+imm` (JMP32). */
 export const BPF_JA = 0x00;
+/** `if dst == src`. */
 export const BPF_JEQ = 0x10;
+/** `if dst > src` (unsigned). */
 export const BPF_JGT = 0x20;
+/** `if dst >= src` (unsigned). */
 export const BPF_JGE = 0x30;
+/** `if dst & src`. */
 export const BPF_JSET = 0x40;
+/** `if dst != src`. */
 export const BPF_JNE = 0x50;
+/** `if dst s> src`. */
 export const BPF_JSGT = 0x60;
+/** `if dst s>= src`. */
 export const BPF_JSGE = 0x70;
+/** Helper, bpf-to-bpf or kfunc call (src_reg selects). */
 export const BPF_CALL = 0x80;
+/** Return r0. */
 export const BPF_EXIT = 0x90;
+/** `if dst < src` (unsigned). */
 export const BPF_JLT = 0xa0;
+/** `if dst <= src` (unsigned). */
 export const BPF_JLE = 0xb0;
+/** `if dst s< src`. */
 export const BPF_JSLT = 0xc0;
+/** `if dst s<= src`. */
 export const BPF_JSLE = 0xd0;
 
 // ---- atomic operations (in imm of BPF_STX | BPF_ATOMIC) ----
 /** Modifier: the old value is written back to the source register. */
 export const BPF_FETCH = 0x01;
+/** Atomic exchange: src = old, memory = src. */
 export const BPF_XCHG = 0xe0 | BPF_FETCH;
+/** Atomic compare-and-exchange with r0: r0 = old; memory = src if old == r0. */
 export const BPF_CMPXCHG = 0xf0 | BPF_FETCH;
 
 // ---- src_reg of BPF_LD | BPF_IMM | BPF_DW (ld_imm64) ----
@@ -122,16 +174,27 @@ export const BPF_PSEUDO_CALL = 1;
 export const BPF_PSEUDO_KFUNC_CALL = 2;
 
 // ---- registers ----
+/** Return value of calls and of the program. */
 export const BPF_REG_0 = 0;
+/** Argument 1 (the context at entry). */
 export const BPF_REG_1 = 1;
+/** Argument 2. */
 export const BPF_REG_2 = 2;
+/** Argument 3. */
 export const BPF_REG_3 = 3;
+/** Argument 4. */
 export const BPF_REG_4 = 4;
+/** Argument 5. */
 export const BPF_REG_5 = 5;
+/** Callee-saved. */
 export const BPF_REG_6 = 6;
+/** Callee-saved. */
 export const BPF_REG_7 = 7;
+/** Callee-saved. */
 export const BPF_REG_8 = 8;
+/** Callee-saved. */
 export const BPF_REG_9 = 9;
+/** Frame pointer (read-only). */
 export const BPF_REG_10 = 10;
 /** Read-only frame pointer (include/linux/filter.h). */
 export const BPF_REG_FP = BPF_REG_10;

@@ -10,8 +10,8 @@ const SEEDS = Array.from({ length: 300 }, (_, i) => 0x5eed0000 + i);
 /** Run with the scratch buffer and the stack at the given addresses. */
 function run(p: RandomProg, at: { scratch: bigint; stack: bigint }): { result: InterpResult; data: Uint8Array } {
   const mem = new FlatMemory();
-  mem.map(at.stack - BigInt(INTERP_STACK_SIZE), new Uint8Array(INTERP_STACK_SIZE), "stack");
-  const data = mem.map(at.scratch, p.scratch.slice(), "scratch");
+  mem.map(at.stack - BigInt(INTERP_STACK_SIZE), new Uint8Array(INTERP_STACK_SIZE), { name: "stack" });
+  const data = mem.map(at.scratch, p.scratch.slice(), { name: "scratch" });
   const result = bpfInterp(p.insns, {
     mem,
     stack: at.stack,
