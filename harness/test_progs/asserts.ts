@@ -22,7 +22,7 @@
  */
 import { EINVAL } from "../../runtime/errno.js";
 import { BpfError } from "../../runtime/errors.js";
-import { callerFrame } from "./caller.js";
+import { callerFrame, callerName } from "./caller.js";
 import { currentTest } from "./context.js";
 import { cFormat, type PrintfArg } from "./printf.js";
 
@@ -87,7 +87,7 @@ export function libbpfGetError(ptr: CPtr): number {
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 function report(boundary: Function, failed: boolean, tag: string, message: string): boolean {
   const ctx = currentTest(boundary.name);
-  const { func } = callerFrame(boundary);
+  const func = callerName(boundary);
   if (failed) {
     ctx.emit({ type: "fail" });
     ctx.emit({ type: "log", text: `${func}:FAIL:${tag} ${message}\n` });
@@ -240,7 +240,7 @@ export function assertFail(fmt: string, ...args: PrintfArg[]): boolean {
  */
 export function check(condition: unknown, tag: string, fmt: string, ...args: PrintfArg[]): boolean {
   const ctx = currentTest("check");
-  const { func } = callerFrame(check);
+  const func = callerName(check);
   if (condition) {
     ctx.emit({ type: "fail" });
     ctx.emit({ type: "log", text: `${func}:FAIL:${tag} ${cFormat(fmt, args)}` });

@@ -38,9 +38,41 @@ export function parseStackLine(line: string): CallerFrame | undefined {
   return undefined;
 }
 
+type PrepareStackTrace = (err: Error, frames: NodeJS.CallSite[]) => unknown;
+
+/** The call sites above `boundary` (V8's structured stack: no formatting, no source-map lookups). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+function callSites(boundary: Function): NodeJS.CallSite[] {
+  const holder: { stack?: NodeJS.CallSite[] } = {};
+  const errorCtor = Error as { prepareStackTrace?: PrepareStackTrace };
+  const prepare = errorCtor.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
+  errorCtor.prepareStackTrace = (_err, frames) => frames;
+  if (!(limit >= 2)) Error.stackTraceLimit = 10;
+  try {
+    Error.captureStackTrace(holder, boundary);
+    return holder.stack ?? [];
+  } finally {
+    errorCtor.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** The name of the function that called `boundary` (a function on the current stack): C's `__func__`. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export function callerName(boundary: Function): string {
+  const site = callSites(boundary)[0];
+  if (!site) return "unknown";
+  const name = site.getFunctionName() ?? site.getMethodName();
+  if (!name) return "anonymous";
+  const dot = name.lastIndexOf(".");
+  return dot >= 0 && dot < name.length - 1 ? name.slice(dot + 1) : name;
+}
+
 /**
- * The frame that called `boundary` (a function that is on the current
- * stack): its function name and line.
+ * The frame that called `boundary`: its function name and line (the
+ * source line when source maps are on). Slower than {@link callerName}:
+ * the stack is formatted.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export function callerFrame(boundary: Function): CallerFrame {
@@ -55,7 +87,7 @@ export function callerFrame(boundary: Function): CallerFrame {
   for (const line of (holder.stack ?? "").split("\n")) {
     if (!/^\s*at /.test(line)) continue;
     const frame = parseStackLine(line);
-    if (frame) return frame;
+    if (frame) return { func: callerName(boundary), line: frame.line };
   }
-  return { func: "unknown", line: 0 };
+  return { func: callerName(boundary), line: 0 };
 }

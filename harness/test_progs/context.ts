@@ -35,16 +35,33 @@ export interface TestEnv {
   subtestName?: string;
 }
 
+/**
+ * Process-wide state, kept on globalThis so that a second copy of this
+ * module (a test module loaded through another loader path, e.g. as
+ * CommonJS) still sees the running test.
+ */
+interface Shared {
+  env: TestEnv;
+  current: TestContext | undefined;
+}
+
+const SHARED_KEY = Symbol.for("a64bpf.test_progs.context");
+const holder = globalThis as unknown as Record<symbol, Shared | undefined>;
+const shared: Shared = (holder[SHARED_KEY] ??= {
+  env: {
+    verbosity: Verbosity.NONE,
+    extraProgLoadLogFlags: 0,
+    verifierStats: false,
+    debug: false,
+    workers: 0,
+    workerId: -1,
+    nrCpus: availableParallelism(),
+  },
+  current: undefined,
+});
+
 /** The shared environment (the kernel's global `env`). */
-export const env: TestEnv = {
-  verbosity: Verbosity.NONE,
-  extraProgLoadLogFlags: 0,
-  verifierStats: false,
-  debug: false,
-  workers: 0,
-  workerId: -1,
-  nrCpus: availableParallelism(),
-};
+export const env: TestEnv = shared.env;
 
 /** Everything the test API needs about the running test. */
 export interface TestContext {
@@ -56,24 +73,22 @@ export interface TestContext {
   emit(ev: TestEvent): void;
 }
 
-let current: TestContext | undefined;
-
 /** Install (or, with undefined, remove) the running test. */
 export function setCurrentTest(ctx: TestContext | undefined): void {
-  current = ctx;
+  shared.current = ctx;
   env.test = ctx ? { name: ctx.name, num: ctx.num } : undefined;
   env.subtestName = undefined;
 }
 
 /** The running test; throws (EINVAL) when called outside a test. */
 export function currentTest(what: string): TestContext {
-  if (!current) throw new BpfError(EINVAL, `${what} called outside a running test`);
-  return current;
+  if (!shared.current) throw new BpfError(EINVAL, `${what} called outside a running test`);
+  return shared.current;
 }
 
 /** The running test, or undefined. */
 export function maybeCurrentTest(): TestContext | undefined {
-  return current;
+  return shared.current;
 }
 
 /** Settings of {@link configureEnv} (from the command line or the worker's init message). */
