@@ -160,9 +160,9 @@ export function hashInputs(inputs: Iterable<BuildInput>): string {
 }
 
 /** Inputs every kernel and module build shares: headers, flags, tools, services. */
-export function sharedInputs(services: readonly ServiceDecl[] = allServices()): BuildInput[] {
+export function sharedInputs(services: readonly ServiceDecl[] = allServices(), srcDir = KERNEL_SRC_DIR): BuildInput[] {
   return [
-    ...KERNEL_INPUT_DIRS.flatMap((d) => readTree(join(KERNEL_SRC_DIR, d), KERNEL_SRC_DIR)),
+    ...KERNEL_INPUT_DIRS.flatMap((d) => readTree(join(srcDir, d), srcDir)),
     { name: "gen/a64bpf_services.h", data: servicesHeader(services) },
     { name: "flags/cflags", data: KERNEL_CFLAGS.join(" ") },
     { name: "flags/ldflags", data: LDFLAGS.join(" ") },
@@ -171,13 +171,13 @@ export function sharedInputs(services: readonly ServiceDecl[] = allServices()): 
   ];
 }
 
-function kernelInputs(services: readonly ServiceDecl[]): BuildInput[] {
+function kernelInputs(services: readonly ServiceDecl[], srcDir: string): BuildInput[] {
   return [
     { name: "format", data: BUILD_FORMAT },
-    ...sharedInputs(services),
+    ...sharedInputs(services, srcDir),
     ...KERNEL_OBJECTS.map((o) => ({
       name: `obj/${o.path}`,
-      data: `${(o.extraFlags ?? []).join(" ")}\n${readFileSync(join(KERNEL_SRC_DIR, o.path), "latin1")}`,
+      data: `${(o.extraFlags ?? []).join(" ")}\n${readFileSync(join(srcDir, o.path), "latin1")}`,
     })),
     { name: "gen/services.c", data: servicesSource(services) },
     { name: "KERNEL_BASE", data: KERNEL_BASE.toString(16) },
@@ -252,6 +252,10 @@ export interface BuildKernelOptions {
   force?: boolean;
   /** Services to generate stubs for (default allServices()). */
   services?: readonly ServiceDecl[];
+  /** The C source tree (default KERNEL_SRC_DIR); tests build edited copies. */
+  srcDir?: string;
+  /** Reuse an image already read by this process (default true). */
+  memo?: boolean;
 }
 
 const memo = new Map<string, KernelBuild>();
@@ -263,11 +267,12 @@ const memo = new Map<string, KernelBuild>();
 export function buildKernel(opts: BuildKernelOptions = {}): KernelBuild {
   const services = opts.services ?? allServices();
   const cacheDir = opts.cacheDir ?? CACHE_DIR;
-  const hash = hashInputs(kernelInputs(services));
+  const srcDir = opts.srcDir ?? KERNEL_SRC_DIR;
+  const hash = hashInputs(kernelInputs(services, srcDir));
   const finalDir = join(cacheDir, "kernel", hash.slice(0, 32));
   const path = join(finalDir, "vmlinux");
   if (!opts.force) {
-    const hit = memo.get(path);
+    const hit = opts.memo === false ? undefined : memo.get(path);
     if (hit) return hit;
     if (existsSync(path)) {
       const build = { hash, path, bytes: new Uint8Array(readFileSync(path)), cached: true };
@@ -277,7 +282,7 @@ export function buildKernel(opts: BuildKernelOptions = {}): KernelBuild {
   }
   const tmp = makeBuildDir(cacheDir, "kernel");
   try {
-    const image = buildKernelIn(tmp, services);
+    const image = buildKernelIn(tmp, services, srcDir);
     writeFileSync(join(tmp, "manifest.json"), JSON.stringify({ hash, format: BUILD_FORMAT }, null, 2));
     if (opts.force) rmSync(finalDir, { recursive: true, force: true });
     publishBuildDir(tmp, finalDir);
@@ -291,16 +296,16 @@ export function buildKernel(opts: BuildKernelOptions = {}): KernelBuild {
 }
 
 /** Compile, link, add BTF and check, in `dir`; returns the image bytes (also at dir/vmlinux). */
-function buildKernelIn(dir: string, services: readonly ServiceDecl[]): Uint8Array {
+function buildKernelIn(dir: string, services: readonly ServiceDecl[], srcDir: string): Uint8Array {
   const gen = join(dir, "gen");
   mkdirSync(gen, { recursive: true });
   writeFileSync(join(gen, "a64bpf_services.h"), servicesHeader(services));
   writeFileSync(join(gen, "services.c"), servicesSource(services));
-  const includeDirs = [join(KERNEL_SRC_DIR, "include"), gen];
-  const prefixMap = { from: KERNEL_SRC_DIR, to: KERNEL_SRC_PREFIX };
+  const includeDirs = [join(srcDir, "include"), gen];
+  const prefixMap = { from: srcDir, to: KERNEL_SRC_PREFIX };
   const objects: string[] = [];
   const sources = [
-    ...KERNEL_OBJECTS.map((o) => ({ src: join(KERNEL_SRC_DIR, o.path), what: o.path, extraFlags: o.extraFlags })),
+    ...KERNEL_OBJECTS.map((o) => ({ src: join(srcDir, o.path), what: o.path, extraFlags: o.extraFlags })),
     { src: join(gen, "services.c"), what: "services.c (generated)", extraFlags: undefined },
   ];
   sources.forEach((s, i) => {
@@ -310,7 +315,7 @@ function buildKernelIn(dir: string, services: readonly ServiceDecl[]): Uint8Arra
   });
   const out = join(dir, "vmlinux");
   linkImage(objects, out, {
-    script: join(KERNEL_SRC_DIR, KERNEL_LDS),
+    script: join(srcDir, KERNEL_LDS),
     defsyms: { KERNEL_BASE },
     entry: "_text",
     what: "link vmlinux",

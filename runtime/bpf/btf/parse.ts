@@ -327,6 +327,8 @@ function validate(types: BtfType[]): void {
         throw new LoaderError(`BTF type ${t.id} (${kindLabel(t)}): ${what} unknown type ${ref}`);
       }
     }
+  }
+  for (const t of types) {
     if (t.kind === "func" && types[t.type].kind !== "func_proto") {
       throw new LoaderError(`BTF type ${t.id} (FUNC ${t.name}): type ${t.type} is not a FUNC_PROTO`);
     }
