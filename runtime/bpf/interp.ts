@@ -21,6 +21,9 @@
  *               MAX_TAIL_CALL_CNT jumps per run; the target replaces the current
  *               frame's program, stack and registers unchanged
  *
+ * Programs are validated and flattened once (interp_prog.ts prepareProg);
+ * the semantics of each operation live in interp_alu.ts.
+ *
  * Registers are u64 `bigint`s (r0..r10, plus room for r11..r15 so the
  * stack-argument register r12 of bpf-next can be added). 32-bit operations use
  * `number` arithmetic and zero-extend. Memory goes through {@link BpfMemory};
@@ -33,11 +36,12 @@
  */
 import { E2BIG, EFAULT, EINVAL, ENOTSUPP } from "../errno.js";
 import { BpfError } from "../errors.js";
-import { validateInsns, type ProgLayout } from "./codec.js";
 import * as F from "./func_ids.js";
 import type { Insn } from "./insn.js";
 import { InsnError } from "./insn_error.js";
 import * as A from "./interp_alu.js";
+import * as P from "./interp_prog.js";
+import type { PreparedProg } from "./interp_prog.js";
 import type { BpfMemory } from "./interp_mem.js";
 import * as O from "./opcodes.js";
 import type { AccessSize } from "./opcodes.js";
@@ -62,6 +66,21 @@ const alu64 = A.alu64;
 const endian = A.endian;
 const jcond32 = A.jcond32;
 const jcond64 = A.jcond64;
+const K_ALU64 = P.OP_ALU64;
+const K_ALU32 = P.OP_ALU32;
+const K_END = P.OP_END;
+const K_JCOND64 = P.OP_JCOND64;
+const K_JCOND32 = P.OP_JCOND32;
+const K_JA = P.OP_JA;
+const K_CALL = P.OP_CALL;
+const K_EXIT = P.OP_EXIT;
+const K_LDIMM64 = P.OP_LDIMM64;
+const K_LDX = P.OP_LDX;
+const K_LDXSX = P.OP_LDXSX;
+const K_ST = P.OP_ST;
+const K_STX = P.OP_STX;
+const K_ATOMIC = P.OP_ATOMIC;
+const K_LDPKT = P.OP_LDPKT;
 
 /** Bytes of stack the interpreter may use below `opts.stack` (8 frames of 512). */
 export const INTERP_STACK_SIZE = MAX_BPF_STACK * MAX_CALL_FRAMES;
@@ -69,138 +88,7 @@ export const INTERP_STACK_SIZE = MAX_BPF_STACK * MAX_CALL_FRAMES;
 /** Default instruction budget of one run. */
 export const DEFAULT_INSN_BUDGET = 10_000_000;
 
-// Per-slot operation tags of a prepared program.
-const K_ALU64 = 1;
-const K_ALU32 = 2;
-const K_END = 3;
-const K_JCOND64 = 4;
-const K_JCOND32 = 5;
-const K_JA = 6;
-const K_CALL = 7;
-const K_EXIT = 8;
-const K_LDIMM64 = 9;
-const K_LDX = 10;
-const K_LDXSX = 11;
-const K_ST = 12;
-const K_STX = 13;
-const K_ATOMIC = 14;
-const K_LDPKT = 15;
-const K_SECOND = 16;
-
-/**
- * A validated program decoded into flat arrays for the interpreter loop.
- * Build it once with {@link prepareProg} and run it many times.
- */
-export interface PreparedProg {
-  readonly insns: readonly Insn[];
-  readonly layout: ProgLayout;
-  /** Operation tag per slot (K_*). */
-  readonly kind: Uint8Array;
-  /** BPF_OP for ALU/JMP, the access size in bytes for memory operations, END width. */
-  readonly op: Uint8Array;
-  /** 1 when the source is a register (BPF_X). */
-  readonly x: Uint8Array;
-  readonly dst: Uint8Array;
-  readonly src: Uint8Array;
-  readonly off: Int32Array;
-  readonly imm: Int32Array;
-  /** imm sign-extended to 64 bits, as u64. */
-  readonly immU64: readonly bigint[];
-  /** off as bigint (address arithmetic). */
-  readonly offBig: readonly bigint[];
-  /** The constant of each src=0 ld_imm64 (0n elsewhere). */
-  readonly ldImm: readonly bigint[];
-  /** END order per slot: 0 le, 1 be, 2 swap. */
-  readonly order: Uint8Array;
-}
-
-/** Validate `insns` (validateInsns) and decode them for the interpreter. */
-export function prepareProg(insns: readonly Insn[]): PreparedProg {
-  const layout = validateInsns(insns);
-  const n = insns.length;
-  const p = {
-    insns,
-    layout,
-    kind: new Uint8Array(n),
-    op: new Uint8Array(n),
-    x: new Uint8Array(n),
-    dst: new Uint8Array(n),
-    src: new Uint8Array(n),
-    off: new Int32Array(n),
-    imm: new Int32Array(n),
-    immU64: new Array<bigint>(n),
-    offBig: new Array<bigint>(n),
-    ldImm: new Array<bigint>(n).fill(0n),
-    order: new Uint8Array(n),
-  };
-  for (let i = 0; i < n; i++) {
-    const insn = insns[i];
-    p.dst[i] = insn.dst;
-    p.src[i] = insn.src;
-    p.off[i] = insn.off;
-    p.imm[i] = insn.imm;
-    p.immU64[i] = BigInt.asUintN(64, BigInt(insn.imm));
-    p.offBig[i] = BigInt(insn.off);
-    const info = O.opInfo(insn.code);
-    switch (info.kind) {
-      case "alu":
-        p.kind[i] = info.width === 64 ? K_ALU64 : K_ALU32;
-        p.op[i] = info.op;
-        p.x[i] = info.x ? 1 : 0;
-        break;
-      case "end":
-        p.kind[i] = K_END;
-        p.op[i] = insn.imm;
-        p.order[i] = info.order === "le" ? 0 : info.order === "be" ? 1 : 2;
-        break;
-      case "jcond":
-        p.kind[i] = info.width === 64 ? K_JCOND64 : K_JCOND32;
-        p.op[i] = info.op;
-        p.x[i] = info.x ? 1 : 0;
-        break;
-      case "ja":
-        p.kind[i] = K_JA;
-        p.op[i] = info.width; // 64: off, 32: imm
-        break;
-      case "call":
-        p.kind[i] = K_CALL;
-        break;
-      case "exit":
-        p.kind[i] = K_EXIT;
-        break;
-      case "ldimm64":
-        p.kind[i] = K_LDIMM64;
-        p.ldImm[i] = (BigInt(insns[i + 1].imm >>> 0) << 32n) | BigInt(insn.imm >>> 0);
-        p.kind[i + 1] = K_SECOND;
-        i++;
-        p.immU64[i] = BigInt.asUintN(64, BigInt(insns[i].imm));
-        p.offBig[i] = 0n;
-        break;
-      case "ldx":
-        p.kind[i] = info.signed ? K_LDXSX : K_LDX;
-        p.op[i] = info.size;
-        break;
-      case "st":
-        p.kind[i] = K_ST;
-        p.op[i] = info.size;
-        break;
-      case "stx":
-        p.kind[i] = K_STX;
-        p.op[i] = info.size;
-        break;
-      case "atomic":
-        p.kind[i] = K_ATOMIC;
-        p.op[i] = info.size;
-        break;
-      case "ldpkt":
-        p.kind[i] = K_LDPKT;
-        break;
-      case "invalid":
-        throw new InsnError("invalid opcode", { at: { insns, index: i } }); // validateInsns() rejects these first
-    }
-  }
-  return p;
-}
+export { prepareProg, type PreparedProg } from "./interp_prog.js";
 
 /** What a helper or kfunc callback sees of its call. */
 export interface BpfCall {
@@ -384,7 +272,7 @@ function prepared(run: Run, prog: readonly Insn[] | PreparedProg): PreparedProg 
   const insns = prog as readonly Insn[];
   let p = run.prepared.get(insns);
   if (!p) {
-    p = prepareProg(insns);
+    p = P.prepareProg(insns);
     run.prepared.set(insns, p);
   }
   return p;
