@@ -14,6 +14,9 @@
  *   movsx      off 8/16/32: sign-extend the low off bits of src
  *   K operand  ALU64: imm sign-extended to 64 bits (also for unsigned div/mod);
  *              ALU: imm as u32 (as s32 for sdiv/smod)
+ *
+ * These run once per executed instruction, so they take their operands
+ * positionally (no options object, no allocation), like the kernel's ALU macros.
  */
 import * as O from "./opcodes.js";
 
