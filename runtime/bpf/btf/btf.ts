@@ -23,6 +23,7 @@ import {
   type BtfKindName,
   type BtfMember,
   type BtfType,
+  type BtfTypeOfKind,
 } from "./types.js";
 
 const MAX_RESOLVE_DEPTH = 32;
@@ -89,16 +90,16 @@ export class Btf {
   }
 
   /** The first type called `name` of kind `kind` (btf__find_by_name_kind), or undefined. */
-  find<K extends BtfKindName>(name: string, kind: K): Extract<BtfType, { kind: K }> | undefined {
+  find<K extends BtfKindName>(name: string, kind: K): BtfTypeOfKind<K> | undefined {
     for (const id of this.idsByName(name)) {
       const t = this.types[id];
-      if (t.kind === kind) return t as Extract<BtfType, { kind: K }>;
+      if (t.kind === kind) return t as BtfTypeOfKind<K>;
     }
     return undefined;
   }
 
   /** Like {@link find}, but a LoaderError(ENOENT-like EINVAL) when missing. */
-  get<K extends BtfKindName>(name: string, kind: K): Extract<BtfType, { kind: K }> {
+  get<K extends BtfKindName>(name: string, kind: K): BtfTypeOfKind<K> {
     const t = this.find(name, kind);
     if (!t) throw new LoaderError(`BTF: no ${kind.toUpperCase()} named ${name}`);
     return t;

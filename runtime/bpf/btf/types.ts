@@ -209,6 +209,15 @@ export type BtfType =
 
 export type BtfKindName = BtfType["kind"];
 
+/** The interface of kind `K` (BtfRef for "typedef", BtfComposite for "struct", ...). */
+export type BtfTypeOfKind<K extends BtfKindName> = BtfType extends infer T
+  ? T extends { kind: infer U }
+    ? K extends U
+      ? T
+      : never
+    : never
+  : never;
+
 /** The numeric BTF_KIND_* of a type (0 for void). */
 export function kindNumber(t: BtfType): number {
   switch (t.kind) {
