@@ -67,27 +67,16 @@ export class NotSupportedError extends BpfError {
 }
 
 /**
- * Re-throwable copy of `err` with `context: ` prefixed to its message,
- * keeping its class and errno. Non-BpfError values become a BpfError(EINVAL).
+ * Add `context: ` in front of the message of `err` and return it (the same
+ * object: its class, errno and stack stay). Non-BpfError values become a
+ * BpfError(EINVAL) with the context.
  */
 export function wrapError(context: string, err: unknown): BpfError {
   if (err instanceof BpfError) {
-    const copy = Object.create(Object.getPrototypeOf(err)) as BpfError;
-    Object.assign(copy, err);
-    Object.defineProperty(copy, "message", {
-      value: `${context}: ${err.message}`,
-      enumerable: false,
-      writable: true,
-      configurable: true,
-    });
-    Object.defineProperty(copy, "stack", {
-      value: `${copy.name}: ${copy.message}\n${(err.stack ?? "").split("\n").slice(1).join("\n")}`,
-      enumerable: false,
-      writable: true,
-      configurable: true,
-    });
-    Object.defineProperty(copy, "cause", { value: err, enumerable: false, writable: true, configurable: true });
-    return copy;
+    const old = err.message;
+    err.message = `${context}: ${old}`;
+    if (err.stack) err.stack = err.stack.replace(old, err.message);
+    return err;
   }
   const message = err instanceof Error ? err.message : String(err);
   return new BpfError(EINVAL, `${context}: ${message}`, { cause: err });

@@ -93,7 +93,8 @@ export class Kallsyms {
   readonly #tables: Table[] = [];
   /** Sorted by start; non-overlapping. */
   readonly #bpf: BpfKsym[] = [];
-  readonly #bpfByName = new Map<string, BpfKsym>();
+  /** Names may repeat: an old and a new trampoline image of one key coexist (bpf_trampoline_<key>). */
+  readonly #bpfByName = new Map<string, BpfKsym[]>();
 
   /**
    * Add the symbols of an image (vmlinux when `module` is undefined).
@@ -121,8 +122,6 @@ export class Kallsyms {
     if (!sym.name || sym.name.length >= KSYM_NAME_LEN)
       throw new KernelError(EINVAL, `kallsyms: bad BPF symbol name: ${sym.name}`);
     if (sym.end <= sym.start) throw new KernelError(EINVAL, `kallsyms: empty range for ${sym.name}`);
-    if (this.#bpfByName.has(sym.name))
-      throw new KernelError(EEXIST, `kallsyms: BPF symbol already exists: ${sym.name}`);
     const i = floorIndex(this.#bpf, sym.start, (s) => s.start);
     const prev = this.#bpf[i];
     const next = this.#bpf[i + 1];
@@ -132,14 +131,18 @@ export class Kallsyms {
     }
     const entry = { ...sym };
     this.#bpf.splice(i + 1, 0, entry);
-    this.#bpfByName.set(sym.name, entry);
+    const same = this.#bpfByName.get(sym.name);
+    if (same) same.push(entry);
+    else this.#bpfByName.set(sym.name, [entry]);
   }
 
-  /** bpf_ksym_del(). */
-  removeBpf(name: string): void {
-    const sym = this.#bpfByName.get(name);
-    if (!sym) throw new KernelError(ENOENT, `kallsyms: no BPF symbol ${name}`);
-    this.#bpfByName.delete(name);
+  /** bpf_ksym_del(): the symbol `name` (the one starting at `start` when several share the name). */
+  removeBpf(name: string, start?: bigint): void {
+    const same = this.#bpfByName.get(name);
+    const sym = same?.find((s) => start === undefined || s.start === start);
+    if (!same || !sym) throw new KernelError(ENOENT, `kallsyms: no BPF symbol ${name}`);
+    same.splice(same.indexOf(sym), 1);
+    if (same.length === 0) this.#bpfByName.delete(name);
     this.#bpf.splice(this.#bpf.indexOf(sym), 1);
   }
 
@@ -202,14 +205,14 @@ export class Kallsyms {
     if (colon > 0) {
       const mod = name.slice(0, colon);
       const sym = name.slice(colon + 1);
-      if (mod === "bpf") return this.#bpfByName.get(sym)?.start;
+      if (mod === "bpf") return this.#bpfByName.get(sym)?.[0].start;
       return this.#tables.find((t) => t.module === mod)?.syms.find((s) => s.name === sym)?.addr;
     }
     for (const t of this.#tables) {
       const s = t.syms.find((x) => x.name === name);
       if (s) return s.addr;
     }
-    return this.#bpfByName.get(name)?.start;
+    return this.#bpfByName.get(name)?.[0].start;
   }
 
   /** Every BPF symbol, by address. */

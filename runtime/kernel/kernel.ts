@@ -25,6 +25,7 @@ import { BpfRunRegistry } from "./bpf_prog_run.js";
 import { RandomChooser, type SchedChooser } from "./chooser.js";
 import { FaultInjection } from "./fault_inject.js";
 import { BPF_TEXT_BASE, BPF_TEXT_SIZE, FAR_BPF_TEXT_BASE, FAR_BPF_TEXT_SIZE } from "./layout.js";
+import { Kallsyms } from "./kallsyms.js";
 import { Mutex } from "./mutex.js";
 import { Scheduler } from "./sched.js";
 import { bpfRunServices } from "./services/bpf_run.js";
@@ -35,7 +36,7 @@ import { allServices } from "./services/table.js";
 import { Slab } from "./slab.js";
 import { StackAllocator } from "./stacks.js";
 import { syntheticImage, type BootImage, type LoadedKernelImage } from "./synthetic_image.js";
-import type { Task } from "./task.js";
+import type { KGen, Task } from "./task.js";
 import { TextAllocator } from "./text_alloc.js";
 import { Workqueue } from "./workqueue.js";
 
@@ -65,6 +66,8 @@ export interface KernelOptions {
 export class Kernel {
   readonly machine: Machine;
   readonly image: LoadedKernelImage;
+  /** kallsyms: vmlinux, modules and BPF symbols. */
+  readonly kallsyms = new Kallsyms();
   readonly sched: Scheduler;
   readonly services: ServiceRegistry;
   readonly rcu: GpEngine;
@@ -94,6 +97,7 @@ export class Kernel {
     try {
       this.faultInject = new FaultInjection(opts.faults ?? []);
       this.image = (opts.image ?? syntheticImage()).load(this.machine);
+      this.kallsyms.addImage(this.image.symbols);
       this.machine.symbolizer = (a) => this.symbolize(a);
       this.bugs.symbolize = (a) => this.symbolize(a);
       this.stacks = new StackAllocator(this.machine);
@@ -186,7 +190,7 @@ export class Kernel {
   symbolAddress(name: string): bigint {
     const dyn = this.#dynamic.get(name);
     if (dyn !== undefined) return dyn;
-    const a = this.image.symbol(name);
+    const a = this.kallsyms.addressOf(name);
     if (a === undefined) throw new KernelError(ENOENT, `unknown symbol: ${name}`);
     return a;
   }
@@ -199,7 +203,7 @@ export class Kernel {
     }
     for (const [name, a] of this.#dynamic)
       if (addr >= a && addr < a + 8n) return `${name}+0x${(addr - a).toString(16)}/0x8`;
-    return this.image.symbolize(addr);
+    return this.kallsyms.formatAddress(addr);
   }
 
   /**
@@ -221,6 +225,29 @@ export class Kernel {
     return task.exitValue ?? 0n;
   }
 
+  /**
+   * Run TypeScript kernel code in a fresh kernel thread until it returns,
+   * interleaved with everything else; its result is returned and an error
+   * it throws is re-thrown here (not turned into an oops).
+   */
+  runKthread<T>(comm: string, body: (task: Task) => KGen<T>, opts: { maxSteps?: number; wallMs?: number } = {}): T {
+    let result: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+    let self: Task | undefined;
+    const wrapper = function* (): KGen<void> {
+      try {
+        result = { ok: true, value: yield* body(self as Task) };
+      } catch (error) {
+        result = { ok: false, error };
+      }
+    };
+    self = this.sched.spawnKthread(comm.slice(0, 15), wrapper());
+    this.sched.runUntil(() => self!.state === "dead", opts);
+    if (!result)
+      throw new KernelError(EINVAL, `kthread ${comm} died without a result${self.oops ? `: ${self.oops.detail}` : ""}`);
+    if (!result.ok) throw result.error;
+    return result.value;
+  }
+
   /** Step the scheduler until `task` has exited; throws its oops as a FaultError. */
   runTask(task: Task, opts: { maxSteps?: number; wallMs?: number } = {}): void {
     this.sched.runUntil(() => task.state === "dead", opts);
@@ -239,7 +266,7 @@ export class Kernel {
   readonly #dynamic = new Map<string, bigint>();
 
   #requireSymbol(name: string): bigint {
-    const a = this.image.symbol(name);
+    const a = this.kallsyms.addressOf(name);
     if (a === undefined) throw new KernelError(EINVAL, `kernel image ${this.image.name} lacks required symbol ${name}`);
     return a;
   }

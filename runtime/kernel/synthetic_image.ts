@@ -11,13 +11,13 @@
 import type { Machine } from "../machine/machine.js";
 import { PAGE_SIZE, PROT_RW, PROT_RX } from "../machine/memory.js";
 import { KERNEL_BASE } from "./layout.js";
+import type { KsymEntry } from "./kallsyms.js";
 import { allServices } from "./services/table.js";
 
-/** What the kernel core needs from a loaded image. */
+/** What the kernel core needs from a loaded image: its symbol table (for kallsyms). */
 export interface LoadedKernelImage {
   readonly name: string;
-  symbol(name: string): bigint | undefined;
-  symbolize(addr: bigint): string | undefined;
+  readonly symbols: readonly KsymEntry[];
 }
 
 /** Something that can be mapped into a machine as the kernel image. */
@@ -51,18 +51,15 @@ export function syntheticImage(): BootImage {
       syms.set("dummy_tramp", { addr: KERNEL_BASE + BigInt(dt), size: 12 });
       syms.set("text_mutex", { addr: dataBase, size: 32 });
       syms.set("a64bpf_scratch", { addr: dataBase + 0x100n, size: 0xf00 });
-      const sorted = [...syms.entries()].sort((a, b) => (a[1].addr < b[1].addr ? -1 : 1));
       return {
         name: "synthetic",
-        symbol: (name) => syms.get(name)?.addr,
-        symbolize(addr) {
-          for (const [name, s] of sorted) {
-            if (addr >= s.addr && addr < s.addr + BigInt(s.size)) {
-              return `${name}+0x${(addr - s.addr).toString(16)}/0x${s.size.toString(16)}`;
-            }
-          }
-          return undefined;
-        },
+        symbols: [...syms.entries()].map(([name, v]) => ({
+          name,
+          addr: v.addr,
+          size: v.size,
+          type: name === "text_mutex" || name === "a64bpf_scratch" ? "D" : "T",
+          rank: 0,
+        })),
       };
     },
   };

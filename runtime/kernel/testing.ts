@@ -62,3 +62,23 @@ export function asmFunction(k: Kernel, name: string, body: string): bigint {
   );
   return a.addr;
 }
+
+/**
+ * Assemble `body` verbatim (no prologue added) at a fresh text address; with
+ * `patchable`, two nops come first, as -fpatchable-function-entry=2 emits
+ * them for traceable kernel functions.
+ */
+export function asmRaw(k: Kernel, name: string, body: string, opts: { patchable?: boolean } = {}): bigint {
+  const full = (opts.patchable ? "nop\nnop\n" : "") + expandPseudo(k, body);
+  const a = k.bpfText.alloc(assembleWords(full, 0n).length * 4, name);
+  const words = assembleWords(full, a.addr);
+  k.machine.writeText(a.addr, new Uint8Array(new Uint32Array(words).buffer), { sync: false });
+  k.machine.invalidateText(a.addr, a.addr + BigInt(a.size));
+  const end = a.addr + BigInt(words.length * 4);
+  k.symbolizers.push((addr) =>
+    addr >= a.addr && addr < end
+      ? `${name}+0x${(addr - a.addr).toString(16)}/0x${(end - a.addr).toString(16)}`
+      : undefined,
+  );
+  return a.addr;
+}
