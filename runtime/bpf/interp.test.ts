@@ -24,7 +24,7 @@ function check(t: import("ava").ExecutionContext, cases: BpfCase[]): void {
   for (const c of cases) {
     const run = runCaseInterp(c);
     t.is(run.result.r0, c.r0, c.name);
-    if (c.dataAfter) t.deepEqual([...run.data], [...c.dataAfter], `${c.name}: memory`);
+    if (c.dataAfter) t.deepEqual([...run.data], Array.from(c.dataAfter), `${c.name}: memory`);
   }
 }
 

@@ -22,12 +22,12 @@ export interface BpfCase {
   /** Spec-like name ("ALU64_SDIV_X: INT64_MIN s/ -1 = INT64_MIN"). */
   name: string;
   insns: readonly Insn[];
-  /** Initial scratch buffer (r1 = address, r2 = length); default empty. */
-  data?: readonly number[];
+  /** Initial scratch buffer (r1 = address, r2 = length), copied; default empty. */
+  data?: ArrayLike<number>;
   /** Expected r0 at exit. */
   r0: bigint;
   /** Expected scratch buffer after the run, when the case checks memory. */
-  dataAfter?: readonly number[];
+  dataAfter?: ArrayLike<number>;
   /** Extra options (helpers, tail calls, budget ...). */
   opts?: Partial<InterpOptions>;
 }
