@@ -331,3 +331,16 @@ Summary: 3/1 PASSED, 0 SKIPPED, 2 FAILED
   t.is(r.err, "WATCHDOG: test case spin/spinning executes for 1 seconds, terminating with SIGKILL\n");
   t.is(r.code, 1);
 });
+
+test.serial("errors escaping a test asynchronously fail that test only", async (t) => {
+  const r = await selftests(["--tests-dir", join(FIXTURES, "async_errors"), "--no-denylist"], true);
+  t.true(
+    r.out.startsWith(
+      "test_unhandled_rejection:FAIL:exception Error: nobody awaited this\n#1       unhandled_rejection:FAIL\n" +
+        "test_timer_throws:FAIL:exception RangeError: thrown from a timer\n#2       timer_throws:FAIL\n" +
+        "#3       still_runs:OK\n",
+    ),
+  );
+  t.true(r.out.endsWith("Summary: 1/0 PASSED, 0 SKIPPED, 2 FAILED\n"));
+  t.is(r.code, 1);
+});

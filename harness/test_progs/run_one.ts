@@ -8,7 +8,8 @@
  * a64bpf additions: the test may be async; a test that throws, rejects, or
  * leaves an uncaught exception or unhandled rejection behind while it runs
  * is reported as FAIL with the error (fault reports included) in its log,
- * and the run continues. There is no watchdog here: the parent process
+ * and the run continues. Errors that surface after the test ended go to
+ * stderr. There is no watchdog here: the parent process
  * enforces it by killing the worker (pool.ts).
  */
 import { BpfError } from "../../runtime/errors.js";
@@ -35,6 +36,11 @@ export interface RunOneOptions {
   now?: () => number;
 }
 
+/** "Name: message" of a thrown value. */
+export function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
 /**
  * The log line for an exception that escaped a test:
  * "<func>:FAIL:exception <Name> (<ERRNO>): <message>", plus the stack when
@@ -43,8 +49,7 @@ export interface RunOneOptions {
 export function formatException(func: string, err: unknown, debug: boolean): string {
   let head: string;
   if (err instanceof BpfError) head = `${err.name} (${err.errnoName}): ${err.message}`;
-  else if (err instanceof Error) head = `${err.name}: ${err.message}`;
-  else head = String(err);
+  else head = describeError(err);
   let text = `${func}:FAIL:exception ${head}\n`;
   if (debug && err instanceof Error && err.stack) {
     const frames = err.stack.split("\n").filter((l) => /^\s+at /.test(l));
@@ -115,12 +120,19 @@ export async function runOneTest(
   setCurrentTest(ctx);
   const restore = opts.captureStdio ? hijackStdio(ctx) : () => {};
   const crash = crashWatch();
+  let ended = false;
+  const run = Promise.resolve().then(fn);
+  // A test that ended early (an escaped error) may still reject later: report it, do not crash.
+  run.catch((err: unknown) => {
+    if (ended) process.stderr.write(`${test.name}: error after the test ended: ${describeError(err)}\n`);
+  });
   try {
-    await Promise.race([Promise.resolve().then(fn), crash.promise]);
+    await Promise.race([run, crash.promise]);
   } catch (err) {
     ctx.emit({ type: "fail" });
     ctx.emit({ type: "log", text: formatException(test.exportName, err, opts.debug || env.debug) });
   } finally {
+    ended = true;
     crash.stop();
     restore();
     ctx.emit({ type: "test_end" });

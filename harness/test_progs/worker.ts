@@ -7,10 +7,10 @@
  * by them); the parent kills it only when its watchdog fires, and then
  * starts a fresh one.
  */
-import { configureEnv } from "./context.js";
+import { configureEnv, maybeCurrentTest } from "./context.js";
 import { loadTestFunction } from "./load_test.js";
 import type { DoTestMsg, FromWorkerMsg, ToWorkerMsg } from "./protocol.js";
-import { runOneTest } from "./run_one.js";
+import { describeError, runOneTest } from "./run_one.js";
 import { selectorFromData, type Selection } from "./selector.js";
 
 // PRINT_FAIL line numbers and --debug stacks name source lines when running built JavaScript.
@@ -58,6 +58,14 @@ function handle(msg: ToWorkerMsg): Promise<void> | void {
       process.exit(0);
   }
 }
+
+// Between tests (run_one.ts watches during a test), a stray error is reported, not fatal.
+function strayError(err: unknown): void {
+  if (maybeCurrentTest()) return;
+  process.stderr.write(`test_progs: worker error outside a test: ${describeError(err)}\n`);
+}
+process.on("uncaughtException", strayError);
+process.on("unhandledRejection", strayError);
 
 process.on("message", (msg: ToWorkerMsg) => {
   queue = queue.then(() => handle(msg));
