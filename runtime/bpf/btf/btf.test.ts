@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { LoaderError, parseElf } from "../elf.js";
 import { Btf } from "./btf.js";
 import { mutants } from "./corpus.js";
+import { BtfEncoder } from "./encode.js";
 import { btfDumpRaw } from "./dump_raw.js";
 import { buildKernel } from "../../kernel/build.js";
 import { BPF_TESTMOD_SOURCES, buildModule, type ExportedSymbol } from "../../kernel/module.js";
@@ -165,46 +166,8 @@ test("layout queries: resolve, bitfields, anonymous members, packed structs", (t
   t.throws(() => btf.type(1 << 20), { instanceOf: LoaderError, message: /^BTF: unknown type id 1048576/ });
 });
 
-/** A minimal BTF encoder for hand-made inputs. */
-class BtfBuilder {
-  #strings = "\0";
-  #words: number[] = [];
-
-  str(s: string): number {
-    if (!s) return 0;
-    const at = this.#strings.indexOf(`\0${s}\0`);
-    if (at >= 0) return at + 1;
-    const off = this.#strings.length;
-    this.#strings += `${s}\0`;
-    return off;
-  }
-
-  type(name: string, kind: number, vlen: number, kflag: boolean, sizeOrType: number, ...extra: number[]): this {
-    this.#words.push(this.str(name), ((kflag ? 1 : 0) << 31) | (kind << 24) | vlen, sizeOrType, ...extra);
-    return this;
-  }
-
-  build(patch?: (hdr: DataView) => void): Uint8Array {
-    const strings = Buffer.from(this.#strings, "latin1");
-    const typeLen = this.#words.length * 4;
-    const out = new Uint8Array(24 + typeLen + strings.length);
-    const v = new DataView(out.buffer);
-    v.setUint16(0, 0xeb9f, true);
-    v.setUint8(2, 1);
-    v.setUint32(4, 24, true);
-    v.setUint32(8, 0, true);
-    v.setUint32(12, typeLen, true);
-    v.setUint32(16, typeLen, true);
-    v.setUint32(20, strings.length, true);
-    this.#words.forEach((w, i) => v.setUint32(24 + i * 4, w >>> 0, true));
-    out.set(strings, 24 + typeLen);
-    patch?.(v);
-    return out;
-  }
-}
-
 test("hand-made BTF with every kind parses with the right fields", (t) => {
-  const b = new BtfBuilder();
+  const b = new BtfEncoder();
   const b0 = (s: string): number => b.str(s);
   b.type("int", 1, 0, false, 4, (1 << 24) | 32) // 1 INT signed
     .type("", 2, 0, false, 4) // 2 PTR → 4
@@ -244,7 +207,7 @@ test("hand-made BTF with every kind parses with the right fields", (t) => {
 });
 
 test("malformed BTF gives LoaderErrors naming the type", (t) => {
-  const int = () => new BtfBuilder().type("int", 1, 0, false, 4, (1 << 24) | 32);
+  const int = () => new BtfEncoder().type("int", 1, 0, false, 4, (1 << 24) | 32);
   const cases: [string, Uint8Array, string | RegExp][] = [
     ["short", new Uint8Array(10), "BTF: truncated header: 10 bytes (need 24)"],
     ["big-endian", int().build((v) => v.setUint16(0, 0x9feb, true)), "BTF: big-endian data is not supported"],
@@ -256,16 +219,16 @@ test("malformed BTF gives LoaderErrors naming the type", (t) => {
     ],
     ["misaligned", int().build((v) => v.setUint32(8, 2, true)), /not 4-byte aligned$/],
     ["overlap", int().build((v) => v.setUint32(16, 4, true)), /^BTF: string section .* beyond end of data$|overlap/],
-    ["kind 0", new BtfBuilder().type("x", 0, 0, false, 0).build(), "BTF type 1: invalid kind 0"],
-    ["kind 31", new BtfBuilder().type("x", 31, 0, false, 0).build(), "BTF type 1: invalid kind 31"],
-    ["int size", new BtfBuilder().type("int", 1, 0, false, 3, 24).build(), "BTF type 1 (INT): invalid size 3"],
-    ["int bits", new BtfBuilder().type("int", 1, 0, false, 4, 33).build(), /^BTF type 1 \(INT\): invalid bits 33/],
+    ["kind 0", new BtfEncoder().type("x", 0, 0, false, 0).build(), "BTF type 1: invalid kind 0"],
+    ["kind 31", new BtfEncoder().type("x", 31, 0, false, 0).build(), "BTF type 1: invalid kind 31"],
+    ["int size", new BtfEncoder().type("int", 1, 0, false, 3, 24).build(), "BTF type 1 (INT): invalid size 3"],
+    ["int bits", new BtfEncoder().type("int", 1, 0, false, 4, 33).build(), /^BTF type 1 \(INT\): invalid bits 33/],
     [
       "name offset",
-      new BtfBuilder().type("", 2, 0, false, 0).build((v) => v.setUint32(24, 0x5000, true)),
+      new BtfEncoder().type("", 2, 0, false, 0).build((v) => v.setUint32(24, 0x5000, true)),
       /^BTF type 1 \(PTR\): name: string offset 0x5000 outside string table/,
     ],
-    ["dangling", new BtfBuilder().type("", 2, 0, false, 7).build(), "BTF type 1 (PTR): references unknown type 7"],
+    ["dangling", new BtfEncoder().type("", 2, 0, false, 7).build(), "BTF type 1 (PTR): references unknown type 7"],
     [
       "member dangling",
       int().type("s", 4, 1, false, 4, 0, 9, 0).build(),
@@ -283,12 +246,12 @@ test("malformed BTF gives LoaderErrors naming the type", (t) => {
     ],
     [
       "typedef loop",
-      new BtfBuilder().type("a", 8, 0, false, 2).type("b", 8, 0, false, 1).build(),
+      new BtfEncoder().type("a", 8, 0, false, 2).type("b", 8, 0, false, 1).build(),
       "BTF type 1 (TYPEDEF): type chain loops or is too deep",
     ],
     [
       "const self",
-      new BtfBuilder().type("", 10, 0, false, 1).build(),
+      new BtfEncoder().type("", 10, 0, false, 1).build(),
       "BTF type 1 (CONST): type chain loops or is too deep",
     ],
     ["func not proto", int().type("f", 12, 0, false, 1).build(), "BTF type 2 (FUNC f): type 1 is not a FUNC_PROTO"],
