@@ -93,18 +93,17 @@ const ALIASES: Readonly<Record<string, readonly string[]>> = {
   cinv: ["csinv"],
   cneg: ["csneg"],
   hint: ["hint", "bti"],
-  yield: ["hint"],
-  wfe: ["hint"],
-  wfi: ["hint"],
-  sev: ["hint"],
-  sevl: ["hint"],
-  esb: ["hint"],
-  csdb: ["hint"],
-  psb: ["hint"],
-  xpaclri: ["hint"],
   pssbb: ["dsb"],
   ssbb: ["dsb"],
 };
+
+/** The hints capstone 5 names (HINT #0..127 with CRm:op2 of a named hint). */
+const HINT_NAMES = new Set(
+  (
+    "nop yield wfe wfi sev sevl xpaclri pacia1716 pacib1716 autia1716 autib1716 esb psb tsb csdb " +
+    "paciaz paciasp pacibz pacibsp autiaz autiasp autibz autibsp"
+  ).split(" "),
+);
 
 /**
  * Whether capstone's mnemonic `cs` is the table mnemonic `table` or one of
@@ -114,6 +113,7 @@ const ALIASES: Readonly<Record<string, readonly string[]>> = {
 export function mnemonicMatches(table: string, cs: string): boolean {
   if (table === cs) return true;
   if (table === "b.cond" && /^b\.[a-z]{2}$/.test(cs)) return true;
+  if (table === "hint" && HINT_NAMES.has(cs)) return true;
   const st = /^st(add|clr|eor|set)(l?)$/.exec(cs);
   if (st !== null && table === `ld${st[1]}${st[2]}`) return true;
   return (ALIASES[cs] ?? []).includes(table);

@@ -46,7 +46,8 @@ export const A64_IP1: A64Reg = 17;
  */
 export function A64_R(n: number): A64Reg {
   if (n === (n & 31) && n !== 31) return n;
-  throw new EncodeError(`invalid register: ${regLabel(n, true)} (A64_R takes 0..30; use A64_ZR or A64_SP for 31)`);
+  const shown = Number.isInteger(n) ? `x${n}` : String(n);
+  throw new EncodeError(`invalid register: ${shown} (A64_R takes 0..30; use A64_ZR or A64_SP for 31)`);
 }
 
 /** True when `r` is a valid operand value (0..30, A64_ZR or A64_SP). */
