@@ -54,14 +54,21 @@ test("a second build is a cache hit; editing a source or a header misses", (t) =
 });
 
 test("a new service changes the hash and gets its stub", (t) => {
-  const services = [...allServices(), { nr: 0x4ff, name: "a64bpf_test_service", proto: "long a64bpf_test_service(int x)" }];
+  const services = [
+    ...allServices(),
+    { nr: 0x4ff, name: "a64bpf_test_service", proto: "long a64bpf_test_service(int x)" },
+  ];
   const base = buildKernel();
   const build = buildKernel({ services, cacheDir: join(root, "cache-b") });
   t.not(build.hash, base.hash);
   const elf = parseElf(build.bytes);
   const sym = elf.symbol("a64bpf_test_service")!;
   const text = elf.sectionByName(".text")!;
-  const view = new DataView(build.bytes.buffer, build.bytes.byteOffset + text.offset + Number(sym.value - text.addr), 8);
+  const view = new DataView(
+    build.bytes.buffer,
+    build.bytes.byteOffset + text.offset + Number(sym.value - text.addr),
+    8,
+  );
   t.is(view.getUint32(0, true), svcInsn(0x4ff));
   t.is(view.getUint32(4, true), RET_INSN);
 });
@@ -73,7 +80,11 @@ test("generated services header and stubs", (t) => {
   t.true(h.includes("struct mutex;"));
   t.true(h.includes("void *kmalloc(unsigned long size, unsigned int flags); /* svc #0x3 */"));
   const c = servicesSource(services);
-  t.true(c.includes('notrace void *kmalloc(unsigned long size, unsigned int flags)\n{\n\t__asm__ __volatile__("svc #0x3\\n\\tret");'));
+  t.true(
+    c.includes(
+      'notrace void *kmalloc(unsigned long size, unsigned int flags)\n{\n\t__asm__ __volatile__("svc #0x3\\n\\tret");',
+    ),
+  );
   t.true(c.includes('"printk:\\n\\tsvc #0x2\\n\\tret\\n'), "variadic services are assembly stubs");
   t.true(c.includes("EXPORT_SYMBOL(printk);"));
   t.is(svcInsn(0x2), 0xd4000041);
@@ -109,7 +120,9 @@ const b = buildKernel({ srcDir: ${JSON.stringify(srcDir)}, cacheDir: ${JSON.stri
 process.stdout.write(JSON.stringify({ hash: b.hash, cached: b.cached, size: b.bytes.length }));`;
   const run = () =>
     new Promise<string>((resolve, reject) => {
-      const p = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+      const p = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let out = "";
       let err = "";
       p.stdout.on("data", (d) => (out += d));
