@@ -14,6 +14,10 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
+  kernel: {
+    summary: "the simulated kernel: kernel call <func> [args...] | kernel syms | kernel load-module <file.c>",
+    load: () => import("../harness/kernel/main.js"),
+  },
   bench: {
     summary: "run benchmarks: a64bpf bench [section...] [--json FILE]",
     load: () => import("../harness/bench/main.js"),

@@ -25,7 +25,7 @@ import { BpfRunRegistry } from "./bpf_prog_run.js";
 import { RandomChooser, type SchedChooser } from "./chooser.js";
 import { FaultInjection } from "./fault_inject.js";
 import { BPF_TEXT_BASE, BPF_TEXT_SIZE, FAR_BPF_TEXT_BASE, FAR_BPF_TEXT_SIZE } from "./layout.js";
-import { Kallsyms } from "./kallsyms.js";
+import type { Kallsyms } from "./kallsyms.js";
 import { Mutex } from "./mutex.js";
 import { Scheduler } from "./sched.js";
 import { bpfRunServices } from "./services/bpf_run.js";
@@ -67,7 +67,7 @@ export class Kernel {
   readonly machine: Machine;
   readonly image: LoadedKernelImage;
   /** kallsyms: vmlinux, modules and BPF symbols. */
-  readonly kallsyms = new Kallsyms();
+  readonly kallsyms: Kallsyms;
   readonly sched: Scheduler;
   readonly services: ServiceRegistry;
   readonly rcu: GpEngine;
@@ -97,7 +97,7 @@ export class Kernel {
     try {
       this.faultInject = new FaultInjection(opts.faults ?? []);
       this.image = (opts.image ?? syntheticImage()).load(this.machine);
-      this.kallsyms.addImage(this.image.symbols);
+      this.kallsyms = this.image.kallsyms;
       this.machine.symbolizer = (a) => this.symbolize(a);
       this.bugs.symbolize = (a) => this.symbolize(a);
       this.stacks = new StackAllocator(this.machine);

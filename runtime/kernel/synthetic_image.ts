@@ -11,13 +11,20 @@
 import type { Machine } from "../machine/machine.js";
 import { PAGE_SIZE, PROT_RW, PROT_RX } from "../machine/memory.js";
 import { KERNEL_BASE } from "./layout.js";
-import type { KsymEntry } from "./kallsyms.js";
+import type { Btf } from "../bpf/btf/btf.js";
+import type { ImageFile } from "./image.js";
+import { Kallsyms, type KsymEntry } from "./kallsyms.js";
 import { allServices } from "./services/table.js";
 
-/** What the kernel core needs from a loaded image: its symbol table (for kallsyms). */
+/** What the kernel core needs from a loaded image. */
 export interface LoadedKernelImage {
   readonly name: string;
-  readonly symbols: readonly KsymEntry[];
+  /** kallsyms, holding the image's symbols (modules and BPF symbols are added later). */
+  readonly kallsyms: Kallsyms;
+  /** The kernel's BTF (absent for the synthetic image). */
+  readonly btf?: Btf;
+  /** The parsed image (absent for the synthetic image). */
+  readonly image?: ImageFile;
 }
 
 /** Something that can be mapped into a machine as the kernel image. */
@@ -51,16 +58,19 @@ export function syntheticImage(): BootImage {
       syms.set("dummy_tramp", { addr: KERNEL_BASE + BigInt(dt), size: 12 });
       syms.set("text_mutex", { addr: dataBase, size: 32 });
       syms.set("a64bpf_scratch", { addr: dataBase + 0x100n, size: 0xf00 });
-      return {
-        name: "synthetic",
-        symbols: [...syms.entries()].map(([name, v]) => ({
-          name,
-          addr: v.addr,
-          size: v.size,
-          type: name === "text_mutex" || name === "a64bpf_scratch" ? "D" : "T",
-          rank: 0,
-        })),
-      };
+      const kallsyms = new Kallsyms();
+      kallsyms.addImage(
+        [...syms.entries()].map(
+          ([name, v]): KsymEntry => ({
+            name,
+            addr: v.addr,
+            size: v.size,
+            type: name === "text_mutex" || name === "a64bpf_scratch" ? "D" : "T",
+            rank: 0,
+          }),
+        ),
+      );
+      return { name: "synthetic", kallsyms };
     },
   };
 }
