@@ -58,7 +58,6 @@ function cmp(a: CInt, b: CInt): number {
   const y = typeof b === "boolean" ? Number(b) : b;
   if (x < y) return -1;
   if (x > y) return 1;
-  // eslint-disable-next-line eqeqeq
   return x == y ? 0 : Number.NaN;
 }
 
@@ -84,7 +83,6 @@ export function libbpfGetError(ptr: CPtr): number {
   return 0;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 function report(boundary: Function, failed: boolean, tag: string, message: string): boolean {
   const ctx = currentTest(boundary.name);
   const func = callerName(boundary);

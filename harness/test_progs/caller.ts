@@ -41,7 +41,6 @@ export function parseStackLine(line: string): CallerFrame | undefined {
 type PrepareStackTrace = (err: Error, frames: NodeJS.CallSite[]) => unknown;
 
 /** The call sites above `boundary` (V8's structured stack: no formatting, no source-map lookups). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 function callSites(boundary: Function): NodeJS.CallSite[] {
   const holder: { stack?: NodeJS.CallSite[] } = {};
   const errorCtor = Error as { prepareStackTrace?: PrepareStackTrace };
@@ -59,7 +58,6 @@ function callSites(boundary: Function): NodeJS.CallSite[] {
 }
 
 /** The name of the function that called `boundary` (a function on the current stack): C's `__func__`. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export function callerName(boundary: Function): string {
   const site = callSites(boundary)[0];
   if (!site) return "unknown";
@@ -74,7 +72,6 @@ export function callerName(boundary: Function): string {
  * source line when source maps are on). Slower than {@link callerName}:
  * the stack is formatted.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export function callerFrame(boundary: Function): CallerFrame {
   const holder: { stack?: string } = {};
   const limit = Error.stackTraceLimit;

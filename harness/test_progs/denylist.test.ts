@@ -44,7 +44,7 @@ test("--check-denylist classifies every entry", (t) => {
       "not_selected                   # outside -t",
     ].join("\n"),
     deny,
-    true,
+    { glob: true },
   );
   const suite = ["fentry_test", "fexit_test", "tracing_struct", "exceptions", "skippy", "not_selected"].map(
     (name, i) => ({
@@ -59,7 +59,7 @@ test("--check-denylist classifies every entry", (t) => {
     { test: suite[3], state: fold([{ type: "fail" }]) },
     { test: suite[4], state: fold([{ type: "skip" }]) },
   ];
-  const checks = checkDenylist(deny, suite, results);
+  const checks = checkDenylist(deny, { suite, results });
   t.deepEqual(checks, [
     { entry: "fentry_test/fentry_many_args", status: "still fails" },
     { entry: "fexit_test/fexit_many_args", status: "NOW PASSES" },
@@ -84,8 +84,10 @@ test("--check-denylist classifies every entry", (t) => {
 
 test("a failure outside the matched subtests still counts as failing", (t) => {
   const deny = newFilterSet();
-  parseTestListText("t/late_sub\n", deny, true);
+  parseTestListText("t/late_sub\n", deny, { glob: true });
   // The test failed before it reached its subtest.
   const results = [{ test: { num: 1, name: "t" }, state: fold([{ type: "fail" }]) }];
-  t.deepEqual(checkDenylist(deny, [{ num: 1, name: "t" }], results), [{ entry: "t/late_sub", status: "still fails" }]);
+  t.deepEqual(checkDenylist(deny, { suite: [{ num: 1, name: "t" }], results }), [
+    { entry: "t/late_sub", status: "still fails" },
+  ]);
 });

@@ -31,7 +31,7 @@ export const DEFAULT_DENYLIST: string = join(PROJECT_ROOT, "DENYLIST.aarch64");
 /** Read a denylist (glob entries, `-d @file` rules). Throws TestListError if unreadable. */
 export function loadDenylist(path: string): TestFilterSet {
   const set = newFilterSet();
-  parseTestListFile(path, set, true);
+  parseTestListFile(path, set, { glob: true });
   return set;
 }
 
@@ -49,18 +49,21 @@ interface Result {
   state: TestState;
 }
 
+/** The whole suite and the results of the tests that ran. */
+export interface RunResults {
+  suite: readonly TestId[];
+  results: readonly Result[];
+}
+
 function verdict(outcomes: readonly ("fail" | "skip" | "pass")[]): DenyStatus {
   if (outcomes.includes("fail")) return "still fails";
   if (outcomes.every((o) => o === "skip")) return "skipped";
   return "NOW PASSES";
 }
 
-function checkEntry(
-  test: string,
-  sub: string | undefined,
-  suite: readonly TestId[],
-  results: readonly Result[],
-): DenyStatus {
+function checkEntry(entry: { test: string; sub?: string }, run: RunResults): DenyStatus {
+  const { test, sub } = entry;
+  const { suite, results } = run;
   if (!suite.some((t) => globMatch(t.name, test))) return "NO MATCH";
   const ran = results.filter((r) => r.state.tested && globMatch(r.test.name, test));
   if (ran.length === 0) return "not run";
@@ -80,11 +83,12 @@ function checkEntry(
 }
 
 /** Classify every entry of `deny` from the suite and the results of a --check-denylist run. */
-export function checkDenylist(deny: TestFilterSet, suite: readonly TestId[], results: readonly Result[]): DenyCheck[] {
+export function checkDenylist(deny: TestFilterSet, run: RunResults): DenyCheck[] {
   const checks: DenyCheck[] = [];
   for (const t of deny.tests) {
-    if (t.subtests.length === 0) checks.push({ entry: t.name, status: checkEntry(t.name, undefined, suite, results) });
-    for (const s of t.subtests) checks.push({ entry: `${t.name}/${s}`, status: checkEntry(t.name, s, suite, results) });
+    if (t.subtests.length === 0) checks.push({ entry: t.name, status: checkEntry({ test: t.name }, run) });
+    for (const s of t.subtests)
+      checks.push({ entry: `${t.name}/${s}`, status: checkEntry({ test: t.name, sub: s }, run) });
   }
   return checks;
 }

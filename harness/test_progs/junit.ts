@@ -19,7 +19,6 @@
 import { dumpTestLog, type TestId } from "./report.js";
 import { testResult, type TestState } from "./state.js";
 
-// eslint-disable-next-line no-control-regex
 const INVALID_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
 
 /** Escape text for an XML attribute or element. */

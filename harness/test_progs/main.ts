@@ -69,8 +69,8 @@ function buildSelection(opts: Options): { selection: Selection; denylist?: TestF
   // As if `-d @DENYLIST.aarch64` came first on the command line.
   const blacklist = { tests: denylist.tests.map((t) => ({ name: t.name, subtests: [...t.subtests] })) };
   for (const t of user.test.blacklist.tests) {
-    if (t.subtests.length === 0) insertTest(blacklist, t.name, true);
-    for (const s of t.subtests) insertTest(blacklist, `${t.name}/${s}`, true);
+    if (t.subtests.length === 0) insertTest(blacklist, t.name, { glob: true });
+    for (const s of t.subtests) insertTest(blacklist, `${t.name}/${s}`, { glob: true });
   }
   user.test.blacklist = blacklist;
   return { selection: [user], denylist, denyPath };
@@ -103,7 +103,8 @@ function outputHooks(io: SelftestsIo, opts: Options): PoolHooks {
     const done = state.inSubtest ? state.subtestStates.length - 1 : state.subtestStates.length;
     for (; next < done; next++) {
       const sub = state.subtestStates[next];
-      if (!sub.filtered) io.stdout(`${formatSubtestLine(def, next + 1, sub.name, subtestResult(sub))}\n`);
+      if (!sub.filtered)
+        io.stdout(`${formatSubtestLine(def, { num: next + 1, name: sub.name, result: subtestResult(sub) })}\n`);
     }
     printed.set(def.num, next);
   };
@@ -169,7 +170,7 @@ async function run(argv: readonly string[], io: SelftestsIo): Promise<number> {
     // No ported test yet (an absent default directory) is an empty suite, not a setup error.
     const testsDir = opts.testsDir ?? DEFAULT_TESTS_DIR;
     const suite = opts.testsDir === undefined && !existsSync(testsDir) ? [] : await discoverTests(testsDir, EXT);
-    const selected = suite.filter((d) => selectionRunsTest(selection, d.num, d.name));
+    const selected = suite.filter((d) => selectionRunsTest(selection, d));
     if (opts.count) {
       io.stdout(`${selected.length}\n`);
       return selected.length ? 0 : EXIT_NO_TEST;
@@ -192,7 +193,7 @@ async function run(argv: readonly string[], io: SelftestsIo): Promise<number> {
     writeReport(junitFd, formatJunit(results));
     let denyFailed = false;
     if (opts.checkDenylist && denylist) {
-      const checks = checkDenylist(denylist, suite, results);
+      const checks = checkDenylist(denylist, { suite, results });
       io.stdout(formatDenylistCheck(basename(denyPath), checks));
       denyFailed = denylistCheckFailed(checks);
     }

@@ -114,9 +114,9 @@ test("resolveUserSelection combines -t/-b/-a/-d/@file/-n in order", (t) => {
     { name: "exceptions", subtests: [] },
     { name: "*union*", subtests: [] },
   ]);
-  t.true(shouldRun(pair.test, 1, "fentry_test"));
-  t.false(shouldRunSubtest(pair, 2, { test: "fentry_test", subtest: "fentry_many_args" }));
-  t.false(shouldRun(pair.test, 2, "exceptions"));
-  t.true(shouldRun(pair.test, 9, "anything_else"));
+  t.true(shouldRun(pair.test, { num: 1, name: "fentry_test" }));
+  t.false(shouldRunSubtest(pair, { num: 2, test: "fentry_test", subtest: "fentry_many_args" }));
+  t.false(shouldRun(pair.test, { num: 2, name: "exceptions" }));
+  t.true(shouldRun(pair.test, { num: 9, name: "anything_else" }));
   t.throws(() => resolveUserSelection(parseOptions(["-d", `@${join(dir, "nope")}`])), { instanceOf: TestListError });
 });

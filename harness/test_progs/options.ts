@@ -256,8 +256,8 @@ export function resolveUserSelection(opts: Options): SelectorPair {
   const pair = newSelectorPair();
   for (const arg of opts.nameArgs) {
     const set = arg.list === "allow" ? pair.test.whitelist : pair.test.blacklist;
-    if (arg.value.startsWith("@")) parseTestListFile(arg.value.slice(1), set, arg.glob);
-    else parseTestList(arg.value, set, arg.glob);
+    if (arg.value.startsWith("@")) parseTestListFile(arg.value.slice(1), set, { glob: arg.glob });
+    else parseTestList(arg.value, set, { glob: arg.glob });
   }
   pair.test.numSet = opts.testNums;
   pair.subtest.numSet = opts.subtestNums;

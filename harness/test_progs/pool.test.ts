@@ -9,9 +9,12 @@ import type { TestEvent, TestState } from "./state.js";
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 
 test("watchdog notices read like test_progs'", (t) => {
-  t.is(watchdogNotice("spin/spinning", 10, false), "WATCHDOG: test case spin/spinning executes for 10 seconds...\n");
   t.is(
-    watchdogNotice("spin", 120, true),
+    watchdogNotice("spin/spinning", { secs: 10, kill: false }),
+    "WATCHDOG: test case spin/spinning executes for 10 seconds...\n",
+  );
+  t.is(
+    watchdogNotice("spin", { secs: 120, kill: true }),
     "WATCHDOG: test case spin executes for 120 seconds, terminating with SIGKILL\n",
   );
 });
@@ -74,7 +77,10 @@ test("notice first, kill later; events stream in order; the next test gets a fre
       ["after", 0, 0, true],
     ],
   );
-  t.is(done[0].state.subtestStates[1].logBuf, `about to spin\n${watchdogNotice("spin/spinning", 2, true)}`);
+  t.is(
+    done[0].state.subtestStates[1].logBuf,
+    `about to spin\n${watchdogNotice("spin/spinning", { secs: 2, kill: true })}`,
+  );
 });
 
 test("the watchdog restarts at each subtest start, as test__start_subtest() does", async (t) => {

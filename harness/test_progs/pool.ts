@@ -75,7 +75,8 @@ interface Slot {
 }
 
 /** Messages the watchdog prints, as test_progs (with our SIGKILL). */
-export function watchdogNotice(testName: string, secs: number, kill: boolean): string {
+export function watchdogNotice(testName: string, opts: { secs: number; kill: boolean }): string {
+  const { secs, kill } = opts;
   return kill
     ? `WATCHDOG: test case ${testName} executes for ${secs} seconds, terminating with SIGKILL\n`
     : `WATCHDOG: test case ${testName} executes for ${secs} seconds...\n`;
@@ -191,7 +192,7 @@ export class WorkerPool {
   }
 
   #apply(r: Running, ev: TestEvent): void {
-    applyTestEvent(r.state, ev, performance.now() - r.startMs);
+    applyTestEvent(r.state, ev, { nowMs: performance.now() - r.startMs });
     this.#cfg.hooks.onEvent(r.def, ev, r.state);
   }
 
@@ -206,7 +207,7 @@ export class WorkerPool {
     if (notifySecs > 0 && notifySecs < watchdogSecs) {
       r.timers.push(
         setTimeout(
-          () => this.#cfg.hooks.onStderr(watchdogNotice(runningName(r), notifySecs, false)),
+          () => this.#cfg.hooks.onStderr(watchdogNotice(runningName(r), { secs: notifySecs, kill: false })),
           notifySecs * 1000,
         ),
       );
@@ -216,7 +217,7 @@ export class WorkerPool {
 
   #kill(slot: Slot, r: Running): void {
     if (slot.running !== r) return;
-    const line = watchdogNotice(runningName(r), this.#cfg.watchdogSecs, true);
+    const line = watchdogNotice(runningName(r), { secs: this.#cfg.watchdogSecs, kill: true });
     this.#cfg.hooks.onStderr(line);
     const child = slot.child;
     slot.child = undefined;

@@ -66,11 +66,11 @@ test("result lines pad the number column to 7", (t) => {
   t.is(formatTestLine({ num: 113, name: "fexit_test" }, fold([FAIL, END])), "#113     fexit_test:FAIL");
   t.is(formatTestLine({ num: 12345678, name: "x" }, fold([END])), "#12345678 x:OK");
   t.is(
-    formatSubtestLine({ num: 113, name: "fexit_test" }, 2, "fexit_many_args", "FAIL"),
+    formatSubtestLine({ num: 113, name: "fexit_test" }, { num: 2, name: "fexit_many_args", result: "FAIL" }),
     "#113/2   fexit_test/fexit_many_args:FAIL",
   );
-  t.is(formatSubtestLine({ num: 1, name: "a" }, 10, "b", "OK"), "#1/10    a/b:OK");
-  t.is(formatSubtestLine({ num: 1234, name: "a" }, 100, "b"), "#1234/100 a/b");
+  t.is(formatSubtestLine({ num: 1, name: "a" }, { num: 10, name: "b", result: "OK" }), "#1/10    a/b:OK");
+  t.is(formatSubtestLine({ num: 1234, name: "a" }, { num: 100, name: "b" }), "#1234/100 a/b");
   t.is(formatLog(""), "");
   t.is(formatLog("x"), "x\n");
   t.is(formatLog("x\n"), "x\n");

@@ -36,10 +36,10 @@ export function formatTestLine(test: TestId, state: TestState): string {
   return `#${String(test.num).padEnd(TEST_NUM_WIDTH)} ${test.name}:${testResult(state)}`;
 }
 
-/** print_subtest_name(): "#N/M     test/subtest:RESULT" (no newline). */
-export function formatSubtestLine(test: TestId, subtestNum: number, subtestName: string, result?: string): string {
-  const num = `${test.num}/${subtestNum}`.padEnd(TEST_NUM_WIDTH);
-  return `#${num} ${test.name}/${subtestName}${result === undefined ? "" : `:${result}`}`;
+/** print_subtest_name(): "#N/M     test/subtest:RESULT" (no newline; no ":RESULT" without a result). */
+export function formatSubtestLine(test: TestId, sub: { num: number; name: string; result?: string }): string {
+  const num = `${test.num}/${sub.num}`.padEnd(TEST_NUM_WIDTH);
+  return `#${num} ${test.name}/${sub.name}${sub.result === undefined ? "" : `:${sub.result}`}`;
 }
 
 /** print_test_log(): the log, with a newline added if it lacks one; "" for an empty log. */
@@ -68,7 +68,7 @@ export function dumpTestLog(test: TestId, state: TestState, opts: DumpOptions): 
     const subFailed = sub.errorCnt > 0;
     if ((opts.skipOkSubtests && !subFailed) || sub.filtered) return;
     if (opts.verbose || state.forceLog || subFailed) out += formatLog(sub.logBuf);
-    out += `${formatSubtestLine(test, i + 1, sub.name, subtestResult(sub))}\n`;
+    out += `${formatSubtestLine(test, { num: i + 1, name: sub.name, result: subtestResult(sub) })}\n`;
   });
   return `${out}${formatTestLine(test, state)}\n`;
 }

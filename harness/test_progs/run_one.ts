@@ -112,7 +112,7 @@ export async function runOneTest(
     state,
     selection: opts.selection,
     emit(ev) {
-      applyTestEvent(state, ev, now());
+      applyTestEvent(state, ev, { nowMs: now() });
       opts.sink(ev);
     },
   };

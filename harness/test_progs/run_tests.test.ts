@@ -188,8 +188,8 @@ test.serial("__retval mismatches and test-run errors are PRINT_FAILs", async (t)
 test.serial("filtered and skipped programs; a throwing loader fails only its subtest", async (t) => {
   const { runner, closed } = fakeRunner({ a: {}, c: {} });
   const sel = newSelectorPair();
-  parseTestList("verifier_fake/*", sel.test.whitelist, true);
-  parseTestList("verifier_fake/a_desc", sel.test.blacklist, true);
+  parseTestList("verifier_fake/*", sel.test.whitelist, { glob: true });
+  parseTestList("verifier_fake/a_desc", sel.test.blacklist, { glob: true });
   const state = await runTable(
     [
       { name: "a", description: "a_desc", expectSuccess: true, msgs: [] },

@@ -160,7 +160,6 @@ function matchMsg(p: Pattern, log: string, from: number): { start: number; end: 
  * as MATCHED / EXPECTED / UNEXPECTED. Named like the kernel's function
  * because its name is the `<func>` of the FAIL line.
  */
-// eslint-disable-next-line @typescript-eslint/naming-convention
 export function validate_msgs(log: string, msgs: readonly (string | ExpectMsg)[]): void {
   const pats: Pattern[] = [];
   for (const m of msgs) {
@@ -219,7 +218,6 @@ export function validate_msgs(log: string, msgs: readonly (string | ExpectMsg)[]
  * run_subtest(): one program. Named like the kernel's function because its
  * name is the `<func>` of the PASS/FAIL lines.
  */
-// eslint-disable-next-line @typescript-eslint/naming-convention
 async function run_subtest(spec: TableProgSpec, runner: TableRunner): Promise<void> {
   if (!testStartSubtestWithDesc(spec.name, spec.description)) return;
   if (spec.skip !== undefined) {

@@ -83,7 +83,7 @@ export async function runInProcess(cfg: ExecuteConfig, defs: readonly TestDef[],
       captureStdio: true,
       debug: cfg.settings.debug,
       sink: (ev) => {
-        applyTestEvent(state, ev, performance.now() - start);
+        applyTestEvent(state, ev, { nowMs: performance.now() - start });
         hooks.onEvent(def, ev, state);
       },
     });

@@ -20,10 +20,10 @@ function pair(spec: {
   sn?: number[];
 }): SelectorPair {
   const p = newSelectorPair();
-  for (const s of spec.t ?? []) parseTestList(s, p.test.whitelist, false);
-  for (const s of spec.a ?? []) parseTestList(s, p.test.whitelist, true);
-  for (const s of spec.b ?? []) parseTestList(s, p.test.blacklist, false);
-  for (const s of spec.d ?? []) parseTestList(s, p.test.blacklist, true);
+  for (const s of spec.t ?? []) parseTestList(s, p.test.whitelist, { glob: false });
+  for (const s of spec.a ?? []) parseTestList(s, p.test.whitelist, { glob: true });
+  for (const s of spec.b ?? []) parseTestList(s, p.test.blacklist, { glob: false });
+  for (const s of spec.d ?? []) parseTestList(s, p.test.blacklist, { glob: true });
   if (spec.n) p.test.numSet = new Set(spec.n);
   if (spec.sn) p.subtest.numSet = new Set(spec.sn);
   return p;
@@ -32,11 +32,11 @@ function pair(spec: {
 const SUITE = ["fentry_test", "fexit_test", "tracing_struct", "exceptions"];
 
 function run(p: SelectorPair): string[] {
-  return SUITE.filter((name, i) => shouldRun(p.test, i + 1, name));
+  return SUITE.filter((name, i) => shouldRun(p.test, { num: i + 1, name }));
 }
 
 function subs(p: SelectorPair, testName: string, names: string[]): string[] {
-  return names.filter((s, i) => shouldRunSubtest(p, i + 1, { test: testName, subtest: s }));
+  return names.filter((s, i) => shouldRunSubtest(p, { num: i + 1, test: testName, subtest: s }));
 }
 
 test("no options: everything runs", (t) => {
@@ -95,21 +95,21 @@ test("-n selects by number, NUM/SUBNUMS by subtest number", (t) => {
 
 test("a subtest matches by name or by description", (t) => {
   const p = pair({ a: ["verifier_x/*bounds*"] });
-  t.true(shouldRunSubtest(p, 1, { test: "verifier_x", subtest: "prog1", desc: "check bounds" }));
-  t.false(shouldRunSubtest(p, 2, { test: "verifier_x", subtest: "prog2", desc: "other" }));
+  t.true(shouldRunSubtest(p, { num: 1, test: "verifier_x", subtest: "prog1", desc: "check bounds" }));
+  t.false(shouldRunSubtest(p, { num: 2, test: "verifier_x", subtest: "prog2", desc: "other" }));
   const d = pair({ d: ["verifier_x/prog1"] });
-  t.false(shouldRunSubtest(d, 1, { test: "verifier_x", subtest: "prog1", desc: "check bounds" }));
+  t.false(shouldRunSubtest(d, { num: 1, test: "verifier_x", subtest: "prog1", desc: "check bounds" }));
 });
 
 test("a selection runs what every pair selects", (t) => {
   const user = pair({ t: ["test"] });
   const deny = pair({ a: ["fexit_test,exceptions"] });
-  t.true(selectionRunsTest([user, deny], 2, "fexit_test"));
-  t.false(selectionRunsTest([user, deny], 1, "fentry_test"));
-  t.false(selectionRunsTest([user, deny], 4, "exceptions"));
+  t.true(selectionRunsTest([user, deny], { num: 2, name: "fexit_test" }));
+  t.false(selectionRunsTest([user, deny], { num: 1, name: "fentry_test" }));
+  t.false(selectionRunsTest([user, deny], { num: 4, name: "exceptions" }));
   const sub = pair({ a: ["fexit_test/fexit_many_args"] });
-  t.true(selectionRunsSubtest([user, sub], 2, { test: "fexit_test", subtest: "fexit_many_args" }));
-  t.false(selectionRunsSubtest([user, sub], 1, { test: "fexit_test", subtest: "fexit" }));
+  t.true(selectionRunsSubtest([user, sub], { num: 2, test: "fexit_test", subtest: "fexit_many_args" }));
+  t.false(selectionRunsSubtest([user, sub], { num: 1, test: "fexit_test", subtest: "fexit" }));
 });
 
 test("selectors survive the trip through plain data", (t) => {
@@ -118,5 +118,5 @@ test("selectors survive the trip through plain data", (t) => {
   t.deepEqual(back.whitelist, p.test.whitelist);
   t.deepEqual(back.blacklist, p.test.blacklist);
   t.deepEqual([...(back.numSet ?? [])], [2, 5]);
-  t.true(shouldRun(back, 5, "anything"));
+  t.true(shouldRun(back, { num: 5, name: "anything" }));
 });

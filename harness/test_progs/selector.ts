@@ -60,8 +60,15 @@ export function newSelectorPair(): SelectorPair {
   return { test: newTestSelector(), subtest: newTestSelector() };
 }
 
-/** should_run(): does `sel` select test number `num` named `name`? */
-export function shouldRun(sel: TestSelector, num: number, name: string): boolean {
+/** A test's number and name. */
+export interface TestRef {
+  num: number;
+  name: string;
+}
+
+/** should_run(): does `sel` select the test? */
+export function shouldRun(sel: TestSelector, test: TestRef): boolean {
+  const { num, name } = test;
   for (const t of sel.blacklist.tests) {
     if (globMatch(name, t.name) && t.subtests.length === 0) return false;
   }
@@ -72,33 +79,35 @@ export function shouldRun(sel: TestSelector, num: number, name: string): boolean
   return sel.numSet !== null && sel.numSet.has(num);
 }
 
-/** match_subtest(): does an entry of `filter` match `testName/subtestName`? */
-export function matchSubtest(filter: TestFilterSet, testName: string, subtestName: string): boolean {
+/** match_subtest(): does an entry of `filter` match `test/subtest`? */
+export function matchSubtest(filter: TestFilterSet, names: { test: string; subtest: string }): boolean {
   for (const t of filter.tests) {
-    if (!globMatch(testName, t.name)) continue;
+    if (!globMatch(names.test, t.name)) continue;
     if (t.subtests.length === 0) return true;
-    if (t.subtests.some((s) => globMatch(subtestName, s))) return true;
+    if (t.subtests.some((s) => globMatch(names.subtest, s))) return true;
   }
   return false;
 }
 
-/** Names of a subtest: its test, its name and (RUN_TESTS) its description. */
-export interface SubtestNames {
+/** A subtest: its number (from 1), its test, its name and (RUN_TESTS) its description. */
+export interface SubtestRef {
+  num: number;
   test: string;
   subtest: string;
   desc?: string;
 }
 
 /** match_subtest_desc(): an entry matches the subtest's name or, if different, its description. */
-export function matchSubtestDesc(filter: TestFilterSet, names: SubtestNames): boolean {
-  if (matchSubtest(filter, names.test, names.subtest)) return true;
+export function matchSubtestDesc(filter: TestFilterSet, names: Omit<SubtestRef, "num">): boolean {
+  if (matchSubtest(filter, { test: names.test, subtest: names.subtest })) return true;
   if (!names.desc || names.desc === names.subtest) return false;
-  return matchSubtest(filter, names.test, names.desc);
+  return matchSubtest(filter, { test: names.test, subtest: names.desc });
 }
 
-/** should_run_subtest(): does the pair select subtest number `subtestNum` of `names.test`? */
-export function shouldRunSubtest(pair: SelectorPair, subtestNum: number, names: SubtestNames): boolean {
+/** should_run_subtest(): does the pair select the subtest? */
+export function shouldRunSubtest(pair: SelectorPair, names: SubtestRef): boolean {
   const sel = pair.test;
+  const subtestNum = names.num;
   if (matchSubtestDesc(sel.blacklist, names)) return false;
   if (matchSubtestDesc(sel.whitelist, names)) return true;
   if (sel.whitelist.tests.length === 0 && !pair.subtest.numSet) return true;
@@ -106,13 +115,13 @@ export function shouldRunSubtest(pair: SelectorPair, subtestNum: number, names: 
 }
 
 /** Does every pair of `selection` select the test? */
-export function selectionRunsTest(selection: Selection, num: number, name: string): boolean {
-  return selection.every((p) => shouldRun(p.test, num, name));
+export function selectionRunsTest(selection: Selection, test: TestRef): boolean {
+  return selection.every((p) => shouldRun(p.test, test));
 }
 
 /** Does every pair of `selection` select the subtest? */
-export function selectionRunsSubtest(selection: Selection, subtestNum: number, names: SubtestNames): boolean {
-  return selection.every((p) => shouldRunSubtest(p, subtestNum, names));
+export function selectionRunsSubtest(selection: Selection, names: SubtestRef): boolean {
+  return selection.every((p) => shouldRunSubtest(p, names));
 }
 
 /** Plain data for IPC. */

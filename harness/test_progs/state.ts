@@ -94,10 +94,11 @@ function endSubtest(state: TestState, nowMs: number): void {
 }
 
 /**
- * Fold one event into `state` (mutates it). `nowMs` is a monotonic clock
- * reading used to time subtests.
+ * Fold one event into `state` (mutates it). `opts.nowMs` is a monotonic
+ * clock reading used to time subtests.
  */
-export function applyTestEvent(state: TestState, ev: TestEvent, nowMs = 0): void {
+export function applyTestEvent(state: TestState, ev: TestEvent, opts: { nowMs?: number } = {}): void {
+  const nowMs = opts.nowMs ?? 0;
   const sub = currentSubtest(state);
   switch (ev.type) {
     case "log":

@@ -16,7 +16,7 @@ import {
 
 test("substring specs become *name* on both sides of the first '/'", (t) => {
   const set = newFilterSet();
-  parseTestList("many_args,fentry_test/fentry,a/b/c", set, false);
+  parseTestList("many_args,fentry_test/fentry,a/b/c", set, { glob: false });
   t.deepEqual(set.tests, [
     { name: "*many_args*", subtests: [] },
     { name: "*fentry_test*", subtests: ["*fentry*"] },
@@ -26,7 +26,7 @@ test("substring specs become *name* on both sides of the first '/'", (t) => {
 
 test("glob specs are kept as given; empty comma items are skipped like strtok", (t) => {
   const set = newFilterSet();
-  parseTestList(",,fentry_*,,tracing_struct/struct_many_args,", set, true);
+  parseTestList(",,fentry_*,,tracing_struct/struct_many_args,", set, { glob: true });
   t.deepEqual(set.tests, [
     { name: "fentry_*", subtests: [] },
     { name: "tracing_struct", subtests: ["struct_many_args"] },
@@ -35,10 +35,10 @@ test("glob specs are kept as given; empty comma items are skipped like strtok", 
 
 test("entries of the same test merge their subtests, without duplicates", (t) => {
   const set = newFilterSet();
-  insertTest(set, "t/a", true);
-  insertTest(set, "t/b", true);
-  insertTest(set, "t/a", true);
-  insertTest(set, "t", true);
+  insertTest(set, "t/a", { glob: true });
+  insertTest(set, "t/b", { glob: true });
+  insertTest(set, "t/a", { glob: true });
+  insertTest(set, "t", { glob: true });
   t.deepEqual(set.tests, [{ name: "t", subtests: ["a", "b"] }]);
 });
 
@@ -72,7 +72,7 @@ test("a DENYLIST-format text becomes a merged filter set", (t) => {
       "",
     ].join("\n"),
     set,
-    true,
+    { glob: true },
   );
   t.deepEqual(set.tests, [
     { name: "fentry_test", subtests: ["fentry_many_args", "fentry"] },
@@ -86,12 +86,12 @@ test("parseTestListFile reads a file and reports a missing one like the kernel",
   const path = join(dir, "list");
   writeFileSync(path, "foo\nbar/baz # c\n");
   const set = newFilterSet();
-  parseTestListFile(path, set, false);
+  parseTestListFile(path, set, { glob: false });
   t.deepEqual(set.tests, [
     { name: "*foo*", subtests: [] },
     { name: "*bar*", subtests: ["*baz*"] },
   ]);
-  const err = t.throws(() => parseTestListFile(join(dir, "missing"), newFilterSet(), true), {
+  const err = t.throws(() => parseTestListFile(join(dir, "missing"), newFilterSet(), { glob: true }), {
     instanceOf: TestListError,
   });
   t.is(err?.errno, ENOENT);

@@ -41,6 +41,11 @@ export const MAX_NUM = 1_000_000;
 /** A test list that cannot be read or parsed; `errno` is the kernel's (ENOENT, EINVAL, ...). */
 export class TestListError extends BpfError {}
 
+/** How a spec is matched: globs (-a/-d) or substrings (-t/-b). */
+export interface ListOptions {
+  glob: boolean;
+}
+
 /** A new, empty filter set. */
 export function newFilterSet(): TestFilterSet {
   return { tests: [] };
@@ -60,18 +65,18 @@ function doInsertTest(set: TestFilterSet, testStr: string, subtestStr: string | 
  * Add one `test[/subtest]` spec to `set`. Globs are kept as given; substring
  * specs (-t/-b) become `*spec*` on both sides of the '/'.
  */
-export function insertTest(set: TestFilterSet, spec: string, isGlobPattern: boolean): void {
+export function insertTest(set: TestFilterSet, spec: string, opts: ListOptions): void {
   const slash = spec.indexOf("/");
   const testPart = slash < 0 ? spec : spec.slice(0, slash);
   const subPart = slash < 0 ? undefined : spec.slice(slash + 1);
-  const wrap = (s: string): string => (isGlobPattern ? s : `*${s}*`);
+  const wrap = (s: string): string => (opts.glob ? s : `*${s}*`);
   doInsertTest(set, wrap(testPart), subPart === undefined ? undefined : wrap(subPart));
 }
 
 /** Add every comma-separated spec of `s` (empty items skipped, as strtok_r does). */
-export function parseTestList(s: string, set: TestFilterSet, isGlobPattern: boolean): void {
+export function parseTestList(s: string, set: TestFilterSet, opts: ListOptions): void {
   for (const spec of s.split(",")) {
-    if (spec.length > 0) insertTest(set, spec, isGlobPattern);
+    if (spec.length > 0) insertTest(set, spec, opts);
   }
 }
 
@@ -91,10 +96,10 @@ export function testListLine(line: string): string | undefined {
 }
 
 /** Add the specs of a list file's text (DENYLIST format) to `set`. */
-export function parseTestListText(text: string, set: TestFilterSet, isGlobPattern: boolean): void {
+export function parseTestListText(text: string, set: TestFilterSet, opts: ListOptions): void {
   for (const line of text.split("\n")) {
     const spec = testListLine(line);
-    if (spec !== undefined) insertTest(set, spec, isGlobPattern);
+    if (spec !== undefined) insertTest(set, spec, opts);
   }
 }
 
@@ -103,7 +108,7 @@ export function parseTestListText(text: string, set: TestFilterSet, isGlobPatter
  * with the kernel's message "Failed to open '<path>': -<errno>" when the file
  * cannot be read.
  */
-export function parseTestListFile(path: string, set: TestFilterSet, isGlobPattern: boolean): void {
+export function parseTestListFile(path: string, set: TestFilterSet, opts: ListOptions): void {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -111,7 +116,7 @@ export function parseTestListFile(path: string, set: TestFilterSet, isGlobPatter
     const errno = errnoOf(err);
     throw new TestListError(errno, `Failed to open '${path}': ${-errno}`, { cause: err });
   }
-  parseTestListText(text, set, isGlobPattern);
+  parseTestListText(text, set, opts);
 }
 
 const ERRNO_BY_CODE: Record<string, number> = { ENOENT: 2, EACCES: 13, EISDIR: 21, ENOTDIR: 20, ELOOP: 40 };

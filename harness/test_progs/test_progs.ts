@@ -44,7 +44,7 @@ export function testStartSubtestWithDesc(name: string, description?: string): bo
     ctx.emit({ type: "subtest_start", name: "", filtered: true });
     return false;
   }
-  const selected = selectionRunsSubtest(ctx.selection, num, { test: ctx.name, subtest: name, desc: description });
+  const selected = selectionRunsSubtest(ctx.selection, { num, test: ctx.name, subtest: name, desc: description });
   ctx.emit({ type: "subtest_start", name: description || name, filtered: !selected });
   env.subtestName = selected ? description || name : undefined;
   return selected;
