@@ -102,7 +102,7 @@ test.serial("-v streams logs and prints subtest lines as subtests end", async (t
 test_alpha_subtests:PASS:three_ok 0 nsec
 #2/3     alpha_subtests/three:OK
 #2       alpha_subtests:OK (SKIP: 1/3)
-worker -1 of 0
+worker -1 of 0, SELFTESTS_VERBOSE=1
 serial_test_serial_pass:PASS:serial_name 0 nsec
 #3       serial_pass:OK
 test_fail_subtest:PASS:good_op 0 nsec

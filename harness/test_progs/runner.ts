@@ -6,7 +6,8 @@
  * without -j every test runs in order (here on one worker, so the watchdog
  * can kill it; output order is deterministic); with -jN, N workers take the
  * non-serial tests as they become free, then the serial_test_* tests run
- * alone, one after another.
+ * alone, one after another (on worker 0, so `env.workerId` is 0 there where
+ * test_progs runs them in its main process, id -1).
  */
 import { configureEnv, type EnvSettings } from "./context.js";
 import type { TestDef } from "./discover.js";
