@@ -111,6 +111,13 @@ test("values that are not bitmask immediates are refused (random and one-bit-off
     if (!expect) invalid++;
   }
   t.true(invalid > 19000, "random values are almost never patterns");
+  // and the logical-immediate generator refuses them with a typed error
+  for (let i = 0; i < 500; i++) {
+    const v = rng.nextU64();
+    if (P64.has(v)) continue;
+    const err = t.throws(() => aarch64InsnGenLogicalImm(A64_INSN.orrImm, true, 0, 1, v), { instanceOf: EncodeError });
+    if (err?.message !== `immediate has no bitmask encoding: 0x${v.toString(16)} (64-bit)`) t.fail(err?.message);
+  }
   let neighbours = 0;
   for (const v of P64) {
     for (let b = 0n; b < 64n; b++) {

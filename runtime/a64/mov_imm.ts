@@ -19,8 +19,8 @@
  * (orr+and, orr+eor) are not tried; a value that would need them takes the
  * movz/movn/orr + movk route (at most 4 instructions either way).
  *
- * The orr + movk tables (21,336 and 32,004 entries, built from the 5,334
- * 64-bit bitmask immediates) are built on first use.
+ * The orr + movk table (53,340 keys over the 5,334 64-bit bitmask
+ * immediates) is built on first use.
  */
 import { EncodeError } from "../errors.js";
 import { decodeBitmaskImm, encodeBitmaskPair } from "./bitmask.js";
@@ -128,14 +128,57 @@ function wideSequence(rd: number, c: number[], useMovz: boolean): number[] {
   return out;
 }
 
-/** Bitmask immediates by (free chunks, the other chunks): see {@link orrTables}. */
-interface OrrTables {
-  /** key: j * 2^48 + the three chunks other than j → [hi, lo] of a bitmask immediate. */
-  one: Map<number, readonly [number, number]>;
-  /** key: pair index * 2^32 + the two chunks outside the pair → [hi, lo]. */
-  two: Map<number, readonly [number, number]>;
+/**
+ * Which bitmask immediates agree with a value on given 16-bit chunks: an
+ * open-addressing hash table over typed arrays (no allocation and only small
+ * integers per lookup; a Map keyed by 48-bit numbers was 20 times slower).
+ *
+ *   key = (tag, a, b, c)            value = index into PAT_HI/PAT_LO
+ *   tag 1..4: chunk tag-1 is free, a/b/c are the other three (low to high)
+ *   tag 5..10: a pair of chunks is free (PAIRS[tag-5]), a/b the other two, c = 0
+ */
+class ChunkTable {
+  static readonly SIZE = 1 << 17;
+  readonly #tag = new Uint8Array(ChunkTable.SIZE);
+  readonly #a = new Uint16Array(ChunkTable.SIZE);
+  readonly #b = new Uint16Array(ChunkTable.SIZE);
+  readonly #c = new Uint16Array(ChunkTable.SIZE);
+  readonly #val = new Int32Array(ChunkTable.SIZE);
+
+  static #hash(tag: number, a: number, b: number, c: number): number {
+    let h = Math.imul(tag, 0x9e3779b1) ^ a;
+    h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) ^ b;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ c;
+    h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f);
+    return (h ^ (h >>> 15)) & (ChunkTable.SIZE - 1);
+  }
+
+  /** Add the key unless present (the first pattern with a key wins). */
+  insert(tag: number, a: number, b: number, c: number, val: number): void {
+    for (let i = ChunkTable.#hash(tag, a, b, c); ; i = (i + 1) & (ChunkTable.SIZE - 1)) {
+      if (this.#tag[i] === 0) {
+        this.#tag[i] = tag;
+        this.#a[i] = a;
+        this.#b[i] = b;
+        this.#c[i] = c;
+        this.#val[i] = val;
+        return;
+      }
+      if (this.#tag[i] === tag && this.#a[i] === a && this.#b[i] === b && this.#c[i] === c) return;
+    }
+  }
+
+  /** The value stored for the key, or -1. */
+  get(tag: number, a: number, b: number, c: number): number {
+    for (let i = ChunkTable.#hash(tag, a, b, c); ; i = (i + 1) & (ChunkTable.SIZE - 1)) {
+      const t = this.#tag[i];
+      if (t === 0) return -1;
+      if (t === tag && this.#a[i] === a && this.#b[i] === b && this.#c[i] === c) return this.#val[i];
+    }
+  }
 }
 
+/** The pairs of chunk indexes a 2-movk sequence may leave to movk. */
 const PAIRS: readonly (readonly [number, number])[] = [
   [0, 1],
   [0, 2],
@@ -145,60 +188,64 @@ const PAIRS: readonly (readonly [number, number])[] = [
   [2, 3],
 ];
 
-let tables: OrrTables | undefined;
+let table: ChunkTable | undefined;
+let patHi: Uint32Array;
+let patLo: Uint32Array;
 
-/** Built once: every 64-bit bitmask immediate, indexed by the chunks an orr would get right. */
-function orrTables(): OrrTables {
-  if (tables !== undefined) return tables;
-  const one = new Map<number, readonly [number, number]>();
-  const two = new Map<number, readonly [number, number]>();
+/** Built once (about 20 ms): every 64-bit bitmask immediate under every key that could find it. */
+function orrTable(): ChunkTable {
+  if (table !== undefined) return table;
+  const t = new ChunkTable();
+  const his: number[] = [];
+  const los: number[] = [];
   for (let n = 0; n < 2; n++) {
     for (let immr = 0; immr < 64; immr++) {
       for (let imms = 0; imms < 64; imms++) {
         const v = decodeBitmaskImm(true, n, immr, imms);
         if (v === undefined) continue;
+        const k = his.length;
         const hi = Number(v >> 32n);
         const lo = Number(v & 0xffff_ffffn);
-        const pair = [hi, lo] as const;
+        his.push(hi);
+        los.push(lo);
         const c = [lo & 0xffff, lo >>> 16, hi & 0xffff, hi >>> 16];
         for (let j = 0; j < 4; j++) {
-          const key = j * 2 ** 48 + pack(c, j, -1);
-          if (!one.has(key)) one.set(key, pair);
+          const rest = c.filter((_, i) => i !== j);
+          t.insert(1 + j, rest[0], rest[1], rest[2], k);
         }
         for (let p = 0; p < PAIRS.length; p++) {
-          const key = p * TWO32 + pack(c, PAIRS[p][0], PAIRS[p][1]);
-          if (!two.has(key)) two.set(key, pair);
+          const rest = c.filter((_, i) => i !== PAIRS[p][0] && i !== PAIRS[p][1]);
+          t.insert(5 + p, rest[0], rest[1], 0, k);
         }
       }
     }
   }
-  tables = { one, two };
-  return tables;
-}
-
-/** The chunks of `c` other than indexes a and b, most significant first, as one number. */
-function pack(c: readonly number[], a: number, b: number): number {
-  let acc = 0;
-  for (let i = 3; i >= 0; i--) if (i !== a && i !== b) acc = acc * 0x10000 + c[i];
-  return acc;
+  patHi = Uint32Array.from(his);
+  patLo = Uint32Array.from(los);
+  table = t;
+  return t;
 }
 
 /** `orr #bitmask` + movk for 1 (or up to `maxMovk`) chunks, if some bitmask immediate fits. */
 function orrMovk(rd: number, c: number[], maxMovk: number): number[] | undefined {
-  const t = orrTables();
-  for (let j = 0; j < 4; j++) {
-    const hit = t.one.get(j * 2 ** 48 + pack(c, j, -1));
-    if (hit !== undefined) return orrThenMovk(rd, c, hit);
+  const t = orrTable();
+  const [c0, c1, c2, c3] = c;
+  let k = t.get(1, c1, c2, c3);
+  if (k < 0) k = t.get(2, c0, c2, c3);
+  if (k < 0) k = t.get(3, c0, c1, c3);
+  if (k < 0) k = t.get(4, c0, c1, c2);
+  if (k < 0 && maxMovk >= 2) {
+    k = t.get(5, c2, c3, 0);
+    if (k < 0) k = t.get(6, c1, c3, 0);
+    if (k < 0) k = t.get(7, c1, c2, 0);
+    if (k < 0) k = t.get(8, c0, c3, 0);
+    if (k < 0) k = t.get(9, c0, c2, 0);
+    if (k < 0) k = t.get(10, c0, c1, 0);
   }
-  if (maxMovk < 2) return undefined;
-  for (let p = 0; p < PAIRS.length; p++) {
-    const hit = t.two.get(p * TWO32 + pack(c, PAIRS[p][0], PAIRS[p][1]));
-    if (hit !== undefined) return orrThenMovk(rd, c, hit);
-  }
-  return undefined;
+  return k < 0 ? undefined : orrThenMovk(rd, c, patHi[k], patLo[k]);
 }
 
-function orrThenMovk(rd: number, c: number[], [hi, lo]: readonly [number, number]): number[] {
+function orrThenMovk(rd: number, c: number[], hi: number, lo: number): number[] {
   const out = [orrImm(rd, hi, lo)];
   const have = [lo & 0xffff, lo >>> 16, hi & 0xffff, hi >>> 16];
   for (let i = 0; i < 4; i++) {
