@@ -63,6 +63,8 @@ export const KERNEL_OBJECTS: readonly KernelObject[] = [
   { path: "kernel/extable.c" },
   { path: "net/bpf/test_run.c" },
   { path: "kernel/bpf/btf_uapi.c", extraFlags: ["-fno-eliminate-unused-debug-types"] },
+  { path: "kernel/a64bpf_scratch.c" },
+  { path: "arch/arm64/net/bpf_jit_comp.c" },
 ];
 
 /** Directories under src/ whose every file is an input of the kernel build. */

@@ -144,6 +144,14 @@ test("ftrace locations: every traceable function starts with two NOPs, service s
     const mod = w.modules.module("bpf_testmod")!.image;
     t.true(mod.isFtraceLocation(mod.address("bpf_testmod_fentry_test11")));
     t.true(mod.ftraceLocations.every((a) => a >= mod.textRange.start && a < mod.textRange.end));
+    const dt = img.address("dummy_tramp");
+    t.deepEqual(
+      [0, 4, 8].map((o) => w.machine.memory.read32(dt + BigInt(o))),
+      [0xaa1e03ea, 0xaa0903fe, 0xd65f0140],
+    );
+    t.false(img.isFtraceLocation(dt));
+    t.is(img.symbol("a64bpf_scratch")?.size, 0xf00);
+    t.is(w.machine.memory.find(img.address("a64bpf_scratch"))?.perms, PROT_RW);
     t.true(img.exports.includes("bpf_fentry_test1") && img.exports.includes("kmalloc"));
     t.false(img.exports.includes("bpf_fentry_test2"));
   } finally {
