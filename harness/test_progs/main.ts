@@ -48,6 +48,11 @@ const EXT: ".ts" | ".js" = HERE.endsWith(".ts") ? ".ts" : ".js";
 export const DEFAULT_TESTS_DIR: string = join(dirname(HERE), "..", "..", "selftests", "prog_tests");
 
 function processIo(): SelftestsIo {
+  // `a64bpf selftests | head`: stop quietly like a C program killed by SIGPIPE (128 + 13).
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(141);
+    throw err;
+  });
   // Bound now: tests capture process.stdout.write while they run.
   const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
@@ -153,6 +158,8 @@ async function run(argv: readonly string[], io: SelftestsIo): Promise<number> {
   }
   const { selection, denylist, denyPath } = buildSelection(opts);
   const inProcess = opts.debug || process.env.A64BPF_NO_FORK === "1";
+  // Source lines in PRINT_FAIL and stacks; must precede the test modules' import.
+  if (inProcess) process.setSourceMapsEnabled(true);
   const listing = opts.count || opts.list;
   const cfg = executeConfig(opts, selection);
   const output = outputHooks(io, opts);

@@ -67,7 +67,6 @@ export async function runOnPool(pool: WorkerPool, defs: readonly TestDef[], para
 /** Run `defs` one by one in this process (no watchdog: a hung test hangs the run). */
 export async function runInProcess(cfg: ExecuteConfig, defs: readonly TestDef[], hooks: PoolHooks): Promise<void> {
   configureEnv({ ...cfg.settings, workerId: -1, workers: 0 });
-  process.setSourceMapsEnabled(true);
   for (const def of defs) {
     const state = newTestState();
     const start = performance.now();
