@@ -1,0 +1,425 @@
+/**
+ * bpf_int_jit_compile() and jit_subprogs() for the emulated arm64 kernel
+ * (arch/arm64/net/bpf_jit_comp.c, kernel/bpf/verifier.c jit_subprogs,
+ * kernel/bpf/core.c bpf_jit_binary_pack_alloc / bpf_prog_kallsyms_add).
+ *
+ *   JitInput ──validate──► functions ──┬─ pass 1: size ─► alloc text ─► pass 2: write ─► pass 3: validate
+ *   (insns, name, aux)   (main + subprogs) │   (calls to subprograms use a placeholder address)
+ *                                        └─ extra pass (2+ functions): rewrite every function with
+ *                                           the callee addresses, same length, validate again
+ *                          ──► copy into BPF text, PLT target = dummy_tramp, extable entries,
+ *                              ksyms bpf_prog_<tag>_<name>  ──► JitedProg
+ *
+ * Every failure frees everything it allocated: nothing stays in the text
+ * pool, the exception tables or the symbol tables.
+ *
+ * Each function gets its own image, as in the kernel (func[i]->bpf_func):
+ * the main program under the program's name, subprograms as
+ * bpf_prog_<tag>_F (or their BTF name when given), each tag being the
+ * SHA-1 of that function's own instructions. Simplification: the kernel
+ * also keeps a second ksym for the main program on top of func[0]'s; here
+ * func[0] carries the program's name and tag and there is one symbol per
+ * image.
+ */
+import { EACCES, EINVAL, ENOTSUPP } from "../errno.js";
+import { BpfError } from "../errors.js";
+import { validateInsns, type ProgLayout } from "../bpf/codec.js";
+import { funcIdName } from "../bpf/func_ids.js";
+import type { Insn } from "../bpf/insn.js";
+import { InsnError } from "../bpf/insn_error.js";
+import { MAX_BPF_STACK, opInfo } from "../bpf/opcodes.js";
+import type { ExtableEntry } from "../kernel/extable.js";
+import type { TextAllocation } from "../kernel/text_alloc.js";
+import { writePass, sizePass, type FuncCode } from "./build.js";
+import type { JitCodegenOptions, JitCtx, JitFunc, JitResolve } from "./ctx.js";
+import { JitError } from "./jit_error.js";
+import { writePltTarget } from "./plt.js";
+import { pokeOffset, prologueOffset } from "./regs.js";
+import { estimateStackDepth } from "./stack_depth.js";
+import { bpfProgCalcTag, tagHex } from "./tag.js";
+
+/** What the JIT needs of the kernel (a runtime/kernel Kernel satisfies it). */
+export interface JitKernel {
+  readonly bpfText: JitTextPool;
+  readonly farBpfText?: JitTextPool;
+  readonly machine: {
+    writeText(addr: bigint, data: Uint8Array, opts?: { sync?: boolean }): void;
+    invalidateText(begin: bigint, end: bigint): void;
+  };
+  symbolAddress(name: string): bigint;
+  readonly extable: { add(entries: readonly ExtableEntry[]): void; remove(entries: readonly ExtableEntry[]): void };
+  readonly symbolizers: ((addr: bigint) => string | undefined)[];
+  /** kallsyms, when the kernel has one (BPF symbols are added there too). */
+  readonly kallsyms?: {
+    addBpf(sym: { name: string; start: bigint; end: bigint }): void;
+    removeBpf(name: string): void;
+  };
+}
+
+/** An executable text pool (runtime/kernel/text_alloc.ts TextAllocator). */
+export interface JitTextPool {
+  alloc(size: number, name: string): TextAllocation;
+  free(addr: bigint): void;
+}
+
+/** The kernel plus the resolvers of the program's external references. */
+export interface JitEnv {
+  readonly kernel: JitKernel;
+  /** Helper id → address (bpf_jit_get_func_addr for helpers); without it helper calls are refused. */
+  readonly helper?: (id: number) => bigint;
+  /** kfunc BTF id and BTF fd index → address; without it kfunc calls are refused. */
+  readonly kfunc?: (btfId: number, off: number) => bigint;
+  /** Value of a ld_imm64 with a map/BTF pseudo source; without it such loads are refused. */
+  readonly pseudoLd?: (first: Insn, second: Insn) => bigint;
+}
+
+/** A program to JIT, with the facts the verifier would have attached (prog->aux). */
+export interface JitInput {
+  /** The instructions, RFC 9669 wire form (ld_imm64 as two slots). */
+  readonly insns: readonly Insn[];
+  /** prog->aux->name (BPF_OBJ_NAME_LEN: up to 15 of [A-Za-z0-9_.]); default none. */
+  readonly name?: string;
+  /** stack_depth per function (or one number for all); default: estimated from r10 accesses. */
+  readonly stackDepth?: number | readonly number[];
+  /** The main program is an exception boundary (it or a callee may bpf_throw). */
+  readonly exceptionBoundary?: boolean;
+  /** Index of the function that is the exception callback. */
+  readonly exceptionCb?: number;
+  /** Slots of loads the verifier turned into BPF_PROBE_MEM (a fault gives 0). */
+  readonly probeMem?: readonly number[];
+  /** BTF func_info names per function (ksym names); default bpf_prog_<tag>_F for subprograms. */
+  readonly funcNames?: readonly string[];
+}
+
+/** Build-time switches (what the kernel gets from its config and CPU caps). */
+export interface JitOptions {
+  /** CONFIG_ARM64_BTI_KERNEL (default false, as a v6.16 kernel built without it). */
+  readonly bti?: boolean;
+  /** CONFIG_ARM64_PTR_AUTH_KERNEL (default false). */
+  readonly pac?: boolean;
+  /** ARM64_HAS_LSE_ATOMICS (default true: the emulated CPU has LSE). */
+  readonly lse?: boolean;
+  /** Allocate from the far text pool (beyond ±128 MiB of the kernel), default false. */
+  readonly far?: boolean;
+}
+
+/** The per-program PLT: its instructions and the target quad. */
+export interface JitedPlt {
+  /** Address of `ldr x10, target`. */
+  readonly addr: bigint;
+  /** Address of the 8-byte target (dummy_tramp until a far trampoline is attached). */
+  readonly target: bigint;
+}
+
+/** One JITed function (func[i] of the kernel). */
+export interface JitedFunc {
+  /** Function index (0: main). */
+  readonly index: number;
+  /** First slot of the function in the program. */
+  readonly start: number;
+  /** Slots of the function. */
+  readonly len: number;
+  /** Entry point (prog->bpf_func). */
+  readonly bpfFunc: bigint;
+  /** The instructions as written (jited_len / 4 words). */
+  readonly image: Uint32Array;
+  /** jited_len in bytes (instructions, without the PLT target quad). */
+  readonly size: number;
+  /** ctx.offset: A64 instruction index (from bpfFunc) of each slot of the function; [len] = epilogue. */
+  readonly offsets: Int32Array;
+  /** Index of the first epilogue instruction. */
+  readonly epilogue: number;
+  readonly plt: JitedPlt;
+  /** 16 hex digits (bpf_prog_calc_tag of the function's instructions). */
+  readonly tag: string;
+  /** ksym name: bpf_prog_<tag>_<name>. */
+  readonly symbol: string;
+  /** round_up(stack_depth, 16). */
+  readonly stackSize: number;
+  readonly extable: readonly ExtableEntry[];
+  /** The text allocation holding the image. */
+  readonly alloc: TextAllocation;
+}
+
+/** A JITed program: its main function's fields plus every function. */
+export interface JitedProg extends JitedFunc {
+  readonly insns: readonly Insn[];
+  /** Every function, [0] = the main program. */
+  readonly subprogs: readonly JitedFunc[];
+  /** All exception-table entries of the program. */
+  readonly extableAll: readonly ExtableEntry[];
+  /** POKE_OFFSET and PROLOGUE_OFFSET of this build (instructions). */
+  readonly pokeOffset: number;
+  readonly prologueOffset: number;
+  readonly opts: Required<Pick<JitOptions, "bti" | "pac" | "lse" | "far">>;
+  /** The pool the images live in. */
+  readonly pool: JitTextPool;
+  /** Undoes the symbol registrations (used by bpfJitFree). */
+  readonly unregister: () => void;
+}
+
+const NAME_RE = /^[A-Za-z0-9_.]*$/;
+/** BPF_OBJ_NAME_LEN. */
+const BPF_OBJ_NAME_LEN = 16;
+
+function checkName(name: string): void {
+  if (name.length >= BPF_OBJ_NAME_LEN || !NAME_RE.test(name)) {
+    throw new JitError(`invalid program name: ${JSON.stringify(name)} (up to 15 of [A-Za-z0-9_.])`);
+  }
+}
+
+/** validateInsns() with its InsnError turned into a JitError. */
+function validate(insns: readonly Insn[]): ProgLayout {
+  try {
+    return validateInsns(insns);
+  } catch (err) {
+    if (err instanceof InsnError) throw JitError.fromInsnError(err, insns);
+    throw err;
+  }
+}
+
+function stackDepthOf(input: JitInput, f: number, start: number, end: number): number {
+  const given = input.stackDepth;
+  const explicit = typeof given === "number" ? given : given?.[f];
+  if (explicit !== undefined) {
+    if (!Number.isInteger(explicit) || explicit < 0 || explicit > MAX_BPF_STACK) {
+      throw new JitError(`invalid stack depth of function ${f}: ${explicit} (0..${MAX_BPF_STACK})`);
+    }
+    return explicit;
+  }
+  const est = estimateStackDepth(input.insns, start, end);
+  if (est.depth > MAX_BPF_STACK) {
+    throw new JitError(`stack access out of range: ${est.depth} bytes below r10 (max ${MAX_BPF_STACK})`, {
+      errno: EACCES,
+      at: { insns: input.insns, index: est.slot },
+    });
+  }
+  return est.depth;
+}
+
+/** The functions of the program, with their aux facts checked. */
+function splitFuncs(input: JitInput, layout: ProgLayout): JitFunc[] {
+  const { insns } = input;
+  const starts = layout.subprogs;
+  const probe = new Set<number>();
+  for (const s of input.probeMem ?? []) {
+    const kind = insns[s] === undefined ? undefined : opInfo(insns[s].code).kind;
+    if (kind !== "ldx") {
+      throw new JitError(`BPF_PROBE_MEM mark on a slot that is not a load: ${s}`, {
+        at: kind === undefined ? undefined : { insns, index: s },
+      });
+    }
+    probe.add(s);
+  }
+  const cb = input.exceptionCb;
+  if (cb !== undefined && (!Number.isInteger(cb) || cb <= 0 || cb >= starts.length)) {
+    throw new JitError(`invalid exception callback: function ${cb} (1..${starts.length - 1})`);
+  }
+  return starts.map((start, index) => {
+    const end = index + 1 < starts.length ? starts[index + 1] : insns.length;
+    const probeMem = new Set<number>();
+    for (const s of probe) if (s >= start && s < end) probeMem.add(s);
+    return {
+      insns,
+      start,
+      end,
+      index,
+      stackDepth: stackDepthOf(input, index, start, end),
+      exceptionBoundary: index === 0 && (input.exceptionBoundary ?? false),
+      exceptionCb: cb === index,
+      probeMem,
+    };
+  });
+}
+
+function failAt(insns: readonly Insn[], slot: number, reason: string, errno = EINVAL): never {
+  throw new JitError(reason, { errno, at: { insns, index: slot } });
+}
+
+/** JitResolve over the env's resolvers; `funcAddrs` is filled in as images are allocated. */
+function makeResolve(env: JitEnv, insns: readonly Insn[], funcs: JitFunc[], funcAddrs: bigint[]): JitResolve {
+  const byStart = new Map<number, number>();
+  funcs.forEach((f) => byStart.set(f.start, f.index));
+  const call = <T extends unknown[]>(slot: number, what: string, fn: ((...a: T) => bigint) | undefined, ...args: T) => {
+    if (!fn) failAt(insns, slot, `no address for ${what}`, ENOTSUPP);
+    let v: bigint;
+    try {
+      v = fn(...args);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new JitError(`cannot resolve ${what}: ${msg}`, { errno: ENOTSUPP, cause: err, at: { insns, index: slot } });
+    }
+    if (typeof v !== "bigint") failAt(insns, slot, `resolver for ${what} returned ${typeof v}, not bigint`);
+    return v;
+  };
+  return {
+    helper: (id, slot) => call(slot, `helper ${funcIdName(id)}#${id}`, env.helper, id),
+    kfunc: (btfId, off, slot) => call(slot, `kfunc btf_id ${btfId}`, env.kfunc, btfId, off),
+    pseudoLd: (first, second, slot) => call(slot, `ld_imm64 source ${first.src}`, env.pseudoLd, first, second),
+    func: (index) => funcAddrs[index] ?? 0n,
+    funcAt: (slot) => {
+      const f = byStart.get(slot);
+      if (f === undefined) throw new JitError(`JIT bug: no function starts at insn ${slot}`);
+      return f;
+    },
+  };
+}
+
+function wordsToBytes(words: Uint32Array): Uint8Array {
+  const bytes = new Uint8Array(words.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < words.length; i++) view.setUint32(i * 4, words[i], true);
+  return bytes;
+}
+
+/** Per function while compiling. */
+interface Building {
+  func: JitFunc;
+  sized: JitCtx;
+  code: FuncCode;
+  alloc: TextAllocation;
+  tag: string;
+  symbol: string;
+}
+
+/**
+ * bpf_int_jit_compile() (+ jit_subprogs for multi-function programs):
+ * compile `input` into the kernel's BPF text. Throws a JitError naming the
+ * offending instruction for anything it cannot JIT; on any error nothing
+ * stays allocated.
+ */
+export function bpfIntJitCompile(input: JitInput, env: JitEnv, opts: JitOptions = {}): JitedProg {
+  const { insns } = input;
+  const name = input.name ?? "";
+  checkName(name);
+  const layout = validate(insns);
+  const funcs = splitFuncs(input, layout);
+  const resolved = {
+    bti: opts.bti ?? false,
+    pac: opts.pac ?? false,
+    lse: opts.lse ?? true,
+    far: opts.far ?? false,
+  };
+  const kernel = env.kernel;
+  const pool = resolved.far ? kernel.farBpfText : kernel.bpfText;
+  if (!pool) throw new JitError("no far BPF text pool in this kernel", { errno: ENOTSUPP });
+  const cg: JitCodegenOptions = { ...resolved, dummyTramp: kernel.symbolAddress("dummy_tramp") };
+  const funcAddrs: bigint[] = [];
+  const resolve = makeResolve(env, insns, funcs, funcAddrs);
+  const progTag = tagHex(bpfProgCalcTag(insns));
+  const built: Building[] = [];
+  try {
+    for (const func of funcs) {
+      const tag = func.index === 0 ? progTag : tagHex(bpfProgCalcTag(insns.slice(func.start, func.end)));
+      const fname = func.index === 0 ? name : input.funcNames?.[func.index] || "F";
+      const symbol = fname ? `bpf_prog_${tag}_${fname}` : `bpf_prog_${tag}`;
+      const sized = sizePass(func, cg, resolve);
+      const bytes = sized.idx * 4 + 8;
+      const alloc = pool.alloc(bytes, symbol);
+      built.push({ func, sized, code: undefined!, alloc, tag, symbol });
+      const b = built[built.length - 1];
+      // Pass 2 and 3 with callee addresses still unknown (the first round of jit_subprogs).
+      b.code = writePass(sized, resolve);
+      funcAddrs[func.index] = alloc.addr;
+    }
+    if (funcs.length > 1) {
+      // The extra pass: every call and function pointer now gets its callee's address.
+      for (const b of built) b.code = writePass(b.code.ctx, resolve);
+    }
+    return install(built, { input, env, pool, resolved, progTag });
+  } catch (err) {
+    for (const b of built) pool.free(b.alloc.addr);
+    if (err instanceof JitError) throw err;
+    if (err instanceof BpfError) throw new JitError(`JIT failed: ${err.message}`, { errno: err.errno, cause: err });
+    throw err;
+  }
+}
+
+/** Copy the images into text, set PLT targets, register extable entries and symbols. */
+function install(
+  built: Building[],
+  c: { input: JitInput; env: JitEnv; pool: JitTextPool; resolved: JitedProg["opts"]; progTag: string },
+): JitedProg {
+  const kernel = c.env.kernel;
+  const dummyTramp = built[0].sized.opts.dummyTramp;
+  const out: JitedFunc[] = [];
+  const added: ExtableEntry[] = [];
+  const ksyms: string[] = [];
+  let symbolizer: ((addr: bigint) => string | undefined) | undefined;
+  try {
+    for (const b of built) {
+      const { words, insnCount, ctx } = b.code;
+      writePltTarget(words, ctx.pltOffset, dummyTramp);
+      const addr = b.alloc.addr;
+      kernel.machine.writeText(addr, wordsToBytes(words), { sync: false });
+      kernel.machine.invalidateText(addr, addr + BigInt(b.alloc.size));
+      const extable = ctx.exentries.map((e) => {
+        const insn = addr + BigInt(e.idx * 4);
+        return { insn, fixup: insn + 4n, dstReg: e.dstReg };
+      });
+      kernel.extable.add(extable);
+      added.push(...extable);
+      const pltAddr = addr + BigInt(ctx.pltOffset * 4);
+      out.push({
+        index: b.func.index,
+        start: b.func.start,
+        len: b.func.end - b.func.start,
+        bpfFunc: addr,
+        image: words.slice(0, insnCount),
+        size: insnCount * 4,
+        offsets: ctx.offset,
+        epilogue: ctx.epilogueOffset,
+        plt: { addr: pltAddr, target: pltAddr + 8n },
+        tag: b.tag,
+        symbol: b.symbol,
+        stackSize: ctx.stackSize,
+        extable,
+        alloc: b.alloc,
+      });
+    }
+    if (kernel.kallsyms) {
+      for (const f of out) {
+        kernel.kallsyms.addBpf({ name: f.symbol, start: f.bpfFunc, end: f.bpfFunc + BigInt(f.size) });
+        ksyms.push(f.symbol);
+      }
+    }
+    const ranges = out.map((f) => ({ start: f.bpfFunc, end: f.bpfFunc + BigInt(f.size), f }));
+    symbolizer = (a: bigint) => {
+      for (const r of ranges) {
+        if (a >= r.start && a < r.end)
+          return `${r.f.symbol}+0x${(a - r.start).toString(16)}/0x${r.f.size.toString(16)}`;
+      }
+      return undefined;
+    };
+    kernel.symbolizers.push(symbolizer);
+  } catch (err) {
+    kernel.extable.remove(added);
+    for (const s of ksyms) kernel.kallsyms?.removeBpf(s);
+    throw err;
+  }
+  const sym = symbolizer;
+  const unregister = (): void => {
+    const i = kernel.symbolizers.indexOf(sym);
+    if (i >= 0) kernel.symbolizers.splice(i, 1);
+    for (const s of ksyms) kernel.kallsyms?.removeBpf(s);
+  };
+  const o = c.resolved;
+  return {
+    ...out[0],
+    insns: c.input.insns,
+    subprogs: out,
+    extableAll: added,
+    pokeOffset: pokeOffset(o),
+    prologueOffset: prologueOffset(o),
+    opts: o,
+    pool: c.pool,
+    unregister,
+  };
+}
+
+/** bpf_jit_free(): remove the program's symbols and extable entries and free its text. */
+export function bpfJitFree(jited: JitedProg, env: JitEnv): void {
+  jited.unregister();
+  env.kernel.extable.remove(jited.extableAll);
+  for (const f of jited.subprogs) jited.pool.free(f.alloc.addr);
+}
