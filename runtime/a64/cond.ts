@@ -30,23 +30,41 @@ import { EncodeError } from "../errors.js";
 /** A four-bit condition code, 0..15. */
 export type A64Cond = number;
 
+/** Equal (Z). */
 export const A64_COND_EQ: A64Cond = 0x0;
+/** Not equal (!Z). */
 export const A64_COND_NE: A64Cond = 0x1;
+/** Carry set: unsigned >= (C). */
 export const A64_COND_CS: A64Cond = 0x2;
+/** Unsigned higher or same: alias of cs. */
 export const A64_COND_HS: A64Cond = A64_COND_CS;
+/** Carry clear: unsigned < (!C). */
 export const A64_COND_CC: A64Cond = 0x3;
+/** Unsigned lower: alias of cc. */
 export const A64_COND_LO: A64Cond = A64_COND_CC;
+/** Negative (N). */
 export const A64_COND_MI: A64Cond = 0x4;
+/** Positive or zero (!N). */
 export const A64_COND_PL: A64Cond = 0x5;
+/** Overflow (V). */
 export const A64_COND_VS: A64Cond = 0x6;
+/** No overflow (!V). */
 export const A64_COND_VC: A64Cond = 0x7;
+/** Unsigned > (C && !Z). */
 export const A64_COND_HI: A64Cond = 0x8;
+/** Unsigned <= (!C || Z). */
 export const A64_COND_LS: A64Cond = 0x9;
+/** Signed >= (N == V). */
 export const A64_COND_GE: A64Cond = 0xa;
+/** Signed < (N != V). */
 export const A64_COND_LT: A64Cond = 0xb;
+/** Signed > (!Z && N == V). */
 export const A64_COND_GT: A64Cond = 0xc;
+/** Signed <= (Z || N != V). */
 export const A64_COND_LE: A64Cond = 0xd;
+/** Always. */
 export const A64_COND_AL: A64Cond = 0xe;
+/** Always (the encoding behaves as al). */
 export const A64_COND_NV: A64Cond = 0xf;
 
 const NAMES = ["eq", "ne", "hs", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al", "nv"];

@@ -11,8 +11,11 @@ import { Machine } from "../machine/machine.js";
 import { PAGE_SIZE, PROT_RW, PROT_RWX } from "../machine/memory.js";
 import type { StopReason } from "../machine/cpu.js";
 
+/** Base of the text region. */
 export const EXEC_TEXT = 0x4000_0000n;
+/** Base of the scratch data region. */
 export const EXEC_DATA = 0x4100_0000n;
+/** Size of the data region in bytes. */
 export const EXEC_DATA_SIZE = 16 * PAGE_SIZE;
 const STACK = 0x4200_0000n;
 const TEXT_SIZE = 16 * PAGE_SIZE;

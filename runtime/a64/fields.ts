@@ -65,29 +65,27 @@ function regError(r: number, field: RegField, allowed: string): EncodeError {
 /** An unsigned immediate of `bits` bits (1..30): returns it or throws "immediate out of range". */
 export function uimm(v: number, bits: number, field: string): number {
   if (v === (v & ((1 << bits) - 1))) return v;
-  throw new EncodeError(`immediate out of range: ${field} = ${num(v)} (0..${(1 << bits) - 1})`);
+  throw new EncodeError(`immediate out of range: ${field} = ${v} (0..${(1 << bits) - 1})`);
 }
 
 /** A signed immediate of `bits` bits (1..31): returns its two's complement field value. */
 export function simm(v: number, bits: number, field: string): number {
   const s = 32 - bits;
   if ((v << s) >> s === v) return v & ((1 << bits) - 1);
-  throw new EncodeError(
-    `immediate out of range: ${field} = ${num(v)} (${-(1 << (bits - 1))}..${(1 << (bits - 1)) - 1})`,
-  );
+  throw new EncodeError(`immediate out of range: ${field} = ${v} (${-(1 << (bits - 1))}..${(1 << (bits - 1)) - 1})`);
 }
 
 /** A shift amount or bit position: 0..31 for 32-bit operations, 0..63 for 64-bit ones. */
 export function shiftAmount(v: number, is64: boolean, what = "shift amount"): number {
   const max = is64 ? 63 : 31;
   if (v === (v & max)) return v;
-  throw new EncodeError(`${what} out of range: ${num(v)} (0..${max})`);
+  throw new EncodeError(`${what} out of range: ${v} (0..${max})`);
 }
 
 /** A four-bit condition code. */
 export function condField(cond: number): number {
   if (cond === (cond & 15)) return cond;
-  throw new EncodeError(`invalid condition code: ${num(cond)} (0..15)`);
+  throw new EncodeError(`invalid condition code: ${cond} (0..15)`);
 }
 
 /**
@@ -122,9 +120,4 @@ export function hex(v: number | bigint): string {
   if (typeof v === "bigint") return v < 0n ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`;
   if (!Number.isInteger(v)) return String(v);
   return v < 0 ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`;
-}
-
-/** A value for a message, in decimal. */
-export function num(v: number): string {
-  return String(v);
 }

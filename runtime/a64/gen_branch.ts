@@ -40,10 +40,14 @@ const ISB = A64_INSN.isb;
 const BRK = A64_INSN.brk;
 const SVC = A64_INSN.svc;
 
-/** Hint numbers (CRm:op2, the `#imm` of `hint #imm`). */
+// Hint numbers: CRm:op2, the `#imm` of `hint #imm`.
+/** `nop`. */
 export const A64_HINT_NOP = 0;
+/** `yield`. */
 export const A64_HINT_YIELD = 1;
+/** `paciasp`: sign x30 with key A and sp. */
 export const A64_HINT_PACIASP = 25;
+/** `autiasp`: authenticate x30 with key A and sp. */
 export const A64_HINT_AUTIASP = 29;
 /** `bti` with no target: accepts no indirect branch. */
 export const A64_HINT_BTI = 32;
@@ -54,18 +58,30 @@ export const A64_HINT_BTI_J = 36;
 /** `bti jc`: target of both. */
 export const A64_HINT_BTI_JC = 38;
 
-/** Barrier options (CRm of DMB/DSB), as the kernel's enum aarch64_insn_mb_type. */
+// Barrier options: CRm of DMB/DSB, as the kernel's enum aarch64_insn_mb_type.
+/** Outer shareable, loads. */
 export const A64_MB_OSHLD = 0x1;
+/** Outer shareable, stores. */
 export const A64_MB_OSHST = 0x2;
+/** Outer shareable. */
 export const A64_MB_OSH = 0x3;
+/** Non-shareable, loads. */
 export const A64_MB_NSHLD = 0x5;
+/** Non-shareable, stores. */
 export const A64_MB_NSHST = 0x6;
+/** Non-shareable. */
 export const A64_MB_NSH = 0x7;
+/** Inner shareable, loads. */
 export const A64_MB_ISHLD = 0x9;
+/** Inner shareable, stores. */
 export const A64_MB_ISHST = 0xa;
+/** Inner shareable (A64_DMB_ISH). */
 export const A64_MB_ISH = 0xb;
+/** Full system, loads. */
 export const A64_MB_LD = 0xd;
+/** Full system, stores. */
 export const A64_MB_ST = 0xe;
+/** Full system. */
 export const A64_MB_SY = 0xf;
 
 /** B/BL — Arm ARM "Unconditional branch (immediate)"; `offset` in bytes. */

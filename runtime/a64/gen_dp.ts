@@ -29,9 +29,12 @@ import { bitmaskImmField } from "./bitmask.js";
 import { condField, hex, RA, RM, RN, regSp, regZr, SF_BIT, shiftAmount, simm, uimm } from "./fields.js";
 import { A64_INSN, type A64InsnDesc } from "./insn_table.js";
 
-/** Shift types of the shifted-register forms (bits 23..22). */
+// Shift types of the shifted-register forms (bits 23..22).
+/** Logical shift left. */
 export const A64_SHIFT_LSL = 0;
+/** Logical shift right. */
 export const A64_SHIFT_LSR = 1;
+/** Arithmetic shift right. */
 export const A64_SHIFT_ASR = 2;
 /** ROR: logical (shifted register) only. */
 export const A64_SHIFT_ROR = 3;

@@ -43,18 +43,31 @@ import { A64_ZR, regName } from "./regs.js";
 /** A load/store kind: size (bits 31..30) and opc (bits 23..22), see the file header. */
 export type A64LdStKind = number;
 
+/** Strb Wt. */
 export const A64_LDST_STRB: A64LdStKind = 0x00000000;
+/** Ldrb Wt (zero-extends). */
 export const A64_LDST_LDRB: A64LdStKind = 0x00400000;
+/** Ldrsb Xt (sign-extends to 64). */
 export const A64_LDST_LDRSB_X: A64LdStKind = 0x00800000;
+/** Ldrsb Wt (sign-extends to 32). */
 export const A64_LDST_LDRSB_W: A64LdStKind = 0x00c00000;
+/** Strh Wt. */
 export const A64_LDST_STRH: A64LdStKind = 0x40000000;
+/** Ldrh Wt (zero-extends). */
 export const A64_LDST_LDRH: A64LdStKind = 0x40400000;
+/** Ldrsh Xt (sign-extends to 64). */
 export const A64_LDST_LDRSH_X: A64LdStKind = 0x40800000;
+/** Ldrsh Wt (sign-extends to 32). */
 export const A64_LDST_LDRSH_W: A64LdStKind = 0x40c00000;
+/** Str Wt. */
 export const A64_LDST_STR_W: A64LdStKind = 0x80000000;
+/** Ldr Wt (zero-extends). */
 export const A64_LDST_LDR_W: A64LdStKind = 0x80400000;
+/** Ldrsw Xt (sign-extends to 64). */
 export const A64_LDST_LDRSW: A64LdStKind = 0x80800000;
+/** Str Xt. */
 export const A64_LDST_STR_X: A64LdStKind = 0xc0000000;
+/** Ldr Xt. */
 export const A64_LDST_LDR_X: A64LdStKind = 0xc0400000;
 
 /** Per kind index (size * 4 + opc): mnemonic, unscaled mnemonic, Rt is 64-bit, is a load. */

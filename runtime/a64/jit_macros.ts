@@ -151,5 +151,7 @@ export function a64Svc(imm16: number): number {
   return aarch64InsnGenException(T.svc, imm16);
 }
 
+/** Loads, stores, literals, pairs, exclusives, LSE atomics. */
 export * from "./jit_macros_mem.js";
+/** Add/sub, logical, moves, bitfields, multiply/divide, conditional select. */
 export * from "./jit_macros_alu.js";
