@@ -1,7 +1,7 @@
 import test from "ava";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { discoverTests } from "./discover.js";
+import { discoverTests, SetupError } from "./discover.js";
 import { Verbosity } from "./options.js";
 import { WorkerPool, watchdogNotice } from "./pool.js";
 import type { TestEvent, TestState } from "./state.js";
@@ -115,4 +115,35 @@ test("the watchdog restarts at each subtest start, as test__start_subtest() does
   t.is(done[0].errorCnt, 0);
   t.is(done[0].subSuccCnt, 3);
   t.true(done[0].durationMs >= 1800, `${done[0].durationMs} ms`);
+});
+
+test("a worker that dies before it is ready is a setup error", async (t) => {
+  const defs = (await discoverTests(join(HERE, "fixtures", "slow"), ".ts")).slice(0, 1);
+  const done: TestState[] = [];
+  const pool = new WorkerPool({
+    size: 1,
+    workerIds: "main",
+    workerPath: join(HERE, "fixtures", "no_such_worker.js"),
+    execArgv: [],
+    env: process.env,
+    init: {
+      workers: 0,
+      verbosity: Verbosity.NONE,
+      extraProgLoadLogFlags: 0,
+      verifierStats: false,
+      debug: false,
+      selection: [],
+    },
+    watchdogSecs: 5,
+    notifySecs: 0,
+    hooks: { onEvent: () => {}, onDone: (_def, state) => done.push(state), onStderr: () => {} },
+  });
+  try {
+    const err = await t.throwsAsync(pool.runSerial(defs), { instanceOf: SetupError });
+    t.is(err?.message, "test worker 0 failed to start (exit code 1)");
+  } finally {
+    await pool.close();
+  }
+  t.is(done.length, 1);
+  t.is(done[0].errorCnt, 1);
 });
