@@ -11,17 +11,18 @@
  * Alignment: scalars are naturally aligned (__int128: 16); a struct or
  * union takes the largest alignment of its members (see arg_layout.ts for
  * why the struct's own aligned attribute does not count). BTF keeps no
- * alignment attributes: when a composite's BTF size is larger than its
- * members explain, only an attribute can account for it, and which kind
- * (ignored for passing, or a member's _Alignas that counts) cannot be told
- * from BTF — such an argument is refused with -ENOTSUPP rather than
- * guessed.
+ * alignment attributes, so the caller passes the DWARF-derived table of
+ * dwarf_align.ts: a member's _Alignas raises the composite's alignment.
+ * Without that table, a composite whose BTF size is larger than its members
+ * explain (only an attribute can account for it, and BTF cannot say which
+ * kind) is refused with -ENOTSUPP rather than guessed.
  */
 import type { Btf } from "../bpf/btf/btf.js";
 import type { BtfType } from "../bpf/btf/types.js";
 import { EINVAL } from "../errno.js";
 import { BpfError, NotSupportedError } from "../errors.js";
 import { MAX_BPF_FUNC_ARGS, type ArgKind, type ArgType } from "./arg_layout.js";
+import type { AlignTable } from "./dwarf_align.js";
 
 /** A function's model: its arguments and return value. */
 export interface FuncModel {
@@ -53,6 +54,21 @@ function typeName(btf: Btf, id: number): string {
   }
 }
 
+/** The name dwarf_align.ts files a composite under: "struct x", or the typedef of an anonymous one. */
+function compositeKey(btf: Btf, id: number): string {
+  let t = btf.type(id);
+  for (let depth = 0; depth < 32; depth++) {
+    if (t.kind === "typedef") {
+      const target = btf.resolved(t.type);
+      if ((target.kind === "struct" || target.kind === "union") && !target.name) return t.name;
+      t = btf.type(t.type);
+    } else if (t.kind === "const" || t.kind === "volatile" || t.kind === "restrict" || t.kind === "type_tag") {
+      t = btf.type(t.type);
+    } else break;
+  }
+  return t.kind === "struct" || t.kind === "union" ? `${t.kind} ${t.name}` : "";
+}
+
 /** Natural size of a composite from its members (what its size would be with no alignment attribute). */
 function naturalSize(btf: Btf, t: Extract<BtfType, { kind: "struct" | "union" }>, align: number): number {
   let end = 0;
@@ -68,7 +84,7 @@ function naturalSize(btf: Btf, t: Extract<BtfType, { kind: "struct" | "union" }>
  * Throws BpfError(EINVAL) with the kernel's verifier message, or
  * NotSupportedError for an argument whose placement BTF cannot determine.
  */
-export function btfDistillFuncProto(btf: Btf, name: string): FuncModel {
+export function btfDistillFuncProto(btf: Btf, name: string, opts: { aligns?: AlignTable } = {}): FuncModel {
   const sig = btf.funcSignature(name);
   if (!sig) throw new BpfError(EINVAL, `BTF has no FUNC ${name}`);
   const { proto } = sig;
@@ -110,7 +126,8 @@ export function btfDistillFuncProto(btf: Btf, name: string): FuncModel {
     if (size > 16) {
       throw new BpfError(EINVAL, `The function ${name} arg${i} type ${t.kind.toUpperCase()} is unsupported.`);
     }
-    const align = kind === "ptr" ? 8 : btf.alignof(p.type);
+    const attrs = kind === "struct" || kind === "union" ? opts.aligns?.get(compositeKey(btf, p.type)) : undefined;
+    const align = kind === "ptr" ? 8 : Math.max(btf.alignof(p.type), attrs?.member ?? 0);
     const arg: ArgType = {
       name: p.name,
       typeName: typeName(btf, p.type),
@@ -119,7 +136,12 @@ export function btfDistillFuncProto(btf: Btf, name: string): FuncModel {
       align,
       signed: t.kind === "int" ? t.signed : t.kind === "enum" || t.kind === "enum64" ? t.signed : false,
     };
-    if ((t.kind === "struct" || t.kind === "union") && !btf.isPacked(p.type) && naturalSize(btf, t, align) !== size) {
+    if (
+      (t.kind === "struct" || t.kind === "union") &&
+      !opts.aligns &&
+      !btf.isPacked(p.type) &&
+      naturalSize(btf, t, align) !== size
+    ) {
       throw new NotSupportedError(
         `argument ${i + 1} (${arg.typeName}${p.name ? ` ${p.name}` : ""}) of ${name}: its size (${size}) is explained only by an alignment attribute, which BTF does not record; its AAPCS64 placement cannot be derived`,
       );
