@@ -157,9 +157,17 @@ test("register offset for every kind; the base may be sp, the index may not", (t
   t.throws(() => aarch64InsnGenLoadStoreImm(A64_LDST_LDR_X, 1, A64_ZR, 0), {
     message: "invalid register: xzr (Rn: x0..x30 or sp)",
   });
-  for (const bad of [0xc0800000, 0x80c00000, 0xc0c00000, 0x00000001, -1]) {
+  for (const [bad, shown] of [
+    [0xc0800000, "0xc0800000"],
+    [0x80c00000, "0x80c00000"],
+    [0xc0c00000, "0xc0c00000"],
+    [0x00000001, "0x1"],
+    [-1, "-0x1"],
+    [0.5, "0.5"],
+    [0x1c0400000, "0x1c0400000"],
+  ] as const) {
     t.throws(() => aarch64InsnGenLoadStoreImm(bad, 1, 2, 0), {
-      message: `invalid load/store kind: 0x${(bad >>> 0).toString(16)} (one of the A64_LDST_* constants)`,
+      message: `invalid load/store kind: ${shown} (one of the A64_LDST_* constants)`,
     });
   }
 });

@@ -36,7 +36,7 @@
  * also the data or base) are refused.
  */
 import { EncodeError } from "../errors.js";
-import { branchOffset, RA, RM, RN, regSp, regZr, SF_BIT } from "./fields.js";
+import { branchOffset, hex, RA, RM, RN, regSp, regZr, SF_BIT } from "./fields.js";
 import { A64_INSN, type A64InsnDesc } from "./insn_table.js";
 import { A64_ZR, regName } from "./regs.js";
 
@@ -105,8 +105,8 @@ function kindIndex(kind: number): number {
 /** Validates a kind; returns its index. */
 function checkKind(kind: number): number {
   const i = kindIndex(kind);
-  if ((kind & 0x3f3fffff) === 0 && KINDS[i] !== undefined) return i;
-  throw new EncodeError(`invalid load/store kind: 0x${(kind >>> 0).toString(16)} (one of the A64_LDST_* constants)`);
+  if (kind === (kind & 0xc0c00000) >>> 0 && KINDS[i] !== undefined) return i;
+  throw new EncodeError(`invalid load/store kind: ${hex(kind)} (one of the A64_LDST_* constants)`);
 }
 
 /** True when `kind` is a load (any of the A64_LDST_LD* kinds). */
