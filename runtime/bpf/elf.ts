@@ -172,7 +172,8 @@ function fileNumber(v: bigint, what: string): number {
  * A NUL-terminated string at `off` inside `table` (a string section), or a
  * LoaderError naming `what`.
  */
-export function readCString(table: Uint8Array, off: number, what: string): string {
+export function readCString(table: Uint8Array, ref: { off: number; what: string }): string {
+  const { off, what } = ref;
   if (off < 0 || off >= table.length) {
     if (off === 0 && table.length === 0) return "";
     throw new LoaderError(`${what}: string offset ${hex(off)} outside string table of ${table.length} bytes`);
@@ -330,7 +331,7 @@ export class ElfFile {
       for (const s of sections) {
         const nameOff = view.getUint32(header.shoff + s.index * SHDR_SIZE, true);
         if (s.index === 0 && nameOff === 0) continue;
-        s.name = readCString(names, nameOff, `section ${s.index}: name`);
+        s.name = readCString(names, { off: nameOff, what: `section ${s.index}: name` });
       }
     }
     checkSectionExtents(sections, length);
@@ -434,7 +435,7 @@ export class ElfFile {
       if (shndx === SHN_XINDEX) throw new LoaderError(`${label}: symbol ${i}: extended section index not supported`);
       out.push({
         index: i,
-        name: readCString(names, view.getUint32(off, true), `${label}: symbol ${i}: name`),
+        name: readCString(names, { off: view.getUint32(off, true), what: `${label}: symbol ${i}: name` }),
         value: view.getBigUint64(off + 8, true),
         size: fileNumber(view.getBigUint64(off + 16, true), `${label}: symbol ${i}: st_size`),
         type: info & 0xf,

@@ -286,8 +286,9 @@ export class ImageFile {
 
 const parsed = new Map<string, ImageFile>();
 
-/** Parse an image once per `key` (a build hash) in this process. */
-export function imageFile(bytes: Uint8Array, name: string, key: string): ImageFile {
+/** Parse an image once per (name, key: a build hash) in this process. */
+export function imageFile(bytes: Uint8Array, id: { name: string; key: string }): ImageFile {
+  const { name, key } = id;
   const k = `${name}:${key}`;
   let img = parsed.get(k);
   if (!img) {
@@ -350,7 +351,7 @@ export function loadKernel(machine: Machine, image: ImageFile): LoadedKernel {
 /** The built (cached) kernel image, parsed. */
 export function kernelImageFile(opts: BuildKernelOptions = {}): ImageFile {
   const build = buildKernel(opts);
-  return imageFile(build.bytes, "vmlinux", build.hash);
+  return imageFile(build.bytes, { name: "vmlinux", key: build.hash });
 }
 
 /**

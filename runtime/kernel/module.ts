@@ -310,7 +310,7 @@ export class ModuleLoader {
     let base = this.allocator.firstFit(PAGE_SIZE);
     if (base === undefined) throw new KernelError(ENOMEM, `${name}: module area is full`);
     let build = this.#build(cFiles, name, base);
-    let image = imageFile(build.bytes, name, build.hash);
+    let image = imageFile(build.bytes, { name, key: build.hash });
     let size = this.#span(image, base);
     if (!this.allocator.fits(base, size)) {
       const other = this.allocator.firstFit(size);
@@ -318,7 +318,7 @@ export class ModuleLoader {
         throw new KernelError(ENOMEM, `${name}: no room for ${hex(size)} bytes in the module area`);
       base = other;
       build = this.#build(cFiles, name, base);
-      image = imageFile(build.bytes, name, build.hash);
+      image = imageFile(build.bytes, { name, key: build.hash });
       size = this.#span(image, base);
     }
     for (const e of image.exports) {

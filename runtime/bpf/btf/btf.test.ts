@@ -169,22 +169,22 @@ test("layout queries: resolve, bitfields, anonymous members, packed structs", (t
 test("hand-made BTF with every kind parses with the right fields", (t) => {
   const b = new BtfEncoder();
   const b0 = (s: string): number => b.str(s);
-  b.type("int", 1, 0, false, 4, (1 << 24) | 32) // 1 INT signed
-    .type("", 2, 0, false, 4) // 2 PTR → 4
-    .type("user", 18, 0, false, 1) // 3 TYPE_TAG user → int
-    .type("", 2, 0, false, 3) // 4 PTR → type tag (int __user *)
-    .type("", 11, 0, false, 2) // 5 RESTRICT → ptr
-    .type("u", 7, 0, true, 0) // 6 FWD union
-    .type("e64", 19, 1, true, 8, b0("A"), 0xffffffff, 0xffffffff) // 7 ENUM64 signed -1
-    .type("", 13, 2, false, 1, b0("x"), 1, 0, 0) // 8 FUNC_PROTO (int x, ...)
-    .type("vf", 12, 1, false, 8) // 9 FUNC global
-    .type("half", 16, 0, false, 2) // 10 FLOAT
-    .type("t", 17, 0, false, 9, 0) // 11 DECL_TAG on param 0 of vf
-    .type("", 3, 0, false, 0, 1, 1, 5) // 12 ARRAY int[5]
-    .type("v", 14, 0, false, 12, 1) // 13 VAR global
-    .type(".data", 15, 1, false, 20, 13, 0, 20) // 14 DATASEC
-    .type("char", 1, 0, false, 1, (2 << 24) | 8) // 15 INT char
-    .type("pk", 4, 2, false, 5, b0("a"), 15, 0, b0("b"), 1, 8); // 16 struct { char a; int b; } packed
+  b.type(1, { name: "int", sizeOrType: 4, extra: [(1 << 24) | 32] }) // 1 INT signed
+    .type(2, { sizeOrType: 4 }) // 2 PTR → 4
+    .type(18, { name: "user", sizeOrType: 1 }) // 3 TYPE_TAG user → int
+    .type(2, { sizeOrType: 3 }) // 4 PTR → type tag (int __user *)
+    .type(11, { sizeOrType: 2 }) // 5 RESTRICT → ptr
+    .type(7, { name: "u", kflag: true }) // 6 FWD union
+    .type(19, { name: "e64", vlen: 1, kflag: true, sizeOrType: 8, extra: [b0("A"), 0xffffffff, 0xffffffff] }) // 7 ENUM64 signed -1
+    .type(13, { vlen: 2, sizeOrType: 1, extra: [b0("x"), 1, 0, 0] }) // 8 FUNC_PROTO (int x, ...)
+    .type(12, { name: "vf", vlen: 1, sizeOrType: 8 }) // 9 FUNC global
+    .type(16, { name: "half", sizeOrType: 2 }) // 10 FLOAT
+    .type(17, { name: "t", sizeOrType: 9, extra: [0] }) // 11 DECL_TAG on param 0 of vf
+    .type(3, { extra: [1, 1, 5] }) // 12 ARRAY int[5]
+    .type(14, { name: "v", sizeOrType: 12, extra: [1] }) // 13 VAR global
+    .type(15, { name: ".data", vlen: 1, sizeOrType: 20, extra: [13, 0, 20] }) // 14 DATASEC
+    .type(1, { name: "char", sizeOrType: 1, extra: [(2 << 24) | 8] }) // 15 INT char
+    .type(4, { name: "pk", vlen: 2, sizeOrType: 5, extra: [b0("a"), 15, 0, b0("b"), 1, 8] }); // 16 struct { char a; int b; } packed
   const btf = Btf.parse(b.build());
   t.is(btf.length, 17);
   t.true(btf.isPacked(16));
@@ -207,7 +207,7 @@ test("hand-made BTF with every kind parses with the right fields", (t) => {
 });
 
 test("malformed BTF gives LoaderErrors naming the type", (t) => {
-  const int = () => new BtfEncoder().type("int", 1, 0, false, 4, (1 << 24) | 32);
+  const int = () => new BtfEncoder().type(1, { name: "int", sizeOrType: 4, extra: [(1 << 24) | 32] });
   const cases: [string, Uint8Array, string | RegExp][] = [
     ["short", new Uint8Array(10), "BTF: truncated header: 10 bytes (need 24)"],
     ["big-endian", int().build((v) => v.setUint16(0, 0x9feb, true)), "BTF: big-endian data is not supported"],
@@ -219,51 +219,80 @@ test("malformed BTF gives LoaderErrors naming the type", (t) => {
     ],
     ["misaligned", int().build((v) => v.setUint32(8, 2, true)), /not 4-byte aligned$/],
     ["overlap", int().build((v) => v.setUint32(16, 4, true)), /^BTF: string section .* beyond end of data$|overlap/],
-    ["kind 0", new BtfEncoder().type("x", 0, 0, false, 0).build(), "BTF type 1: invalid kind 0"],
-    ["kind 31", new BtfEncoder().type("x", 31, 0, false, 0).build(), "BTF type 1: invalid kind 31"],
-    ["int size", new BtfEncoder().type("int", 1, 0, false, 3, 24).build(), "BTF type 1 (INT): invalid size 3"],
-    ["int bits", new BtfEncoder().type("int", 1, 0, false, 4, 33).build(), /^BTF type 1 \(INT\): invalid bits 33/],
+    ["kind 0", new BtfEncoder().type(0, { name: "x" }).build(), "BTF type 1: invalid kind 0"],
+    ["kind 31", new BtfEncoder().type(31, { name: "x" }).build(), "BTF type 1: invalid kind 31"],
+    [
+      "int size",
+      new BtfEncoder().type(1, { name: "int", sizeOrType: 3, extra: [24] }).build(),
+      "BTF type 1 (INT): invalid size 3",
+    ],
+    [
+      "int bits",
+      new BtfEncoder().type(1, { name: "int", sizeOrType: 4, extra: [33] }).build(),
+      /^BTF type 1 \(INT\): invalid bits 33/,
+    ],
     [
       "name offset",
-      new BtfEncoder().type("", 2, 0, false, 0).build((v) => v.setUint32(24, 0x5000, true)),
+      new BtfEncoder().type(2).build((v) => v.setUint32(24, 0x5000, true)),
       /^BTF type 1 \(PTR\): name: string offset 0x5000 outside string table/,
     ],
-    ["dangling", new BtfEncoder().type("", 2, 0, false, 7).build(), "BTF type 1 (PTR): references unknown type 7"],
+    ["dangling", new BtfEncoder().type(2, { sizeOrType: 7 }).build(), "BTF type 1 (PTR): references unknown type 7"],
     [
       "member dangling",
-      int().type("s", 4, 1, false, 4, 0, 9, 0).build(),
+      int()
+        .type(4, { name: "s", vlen: 1, sizeOrType: 4, extra: [0, 9, 0] })
+        .build(),
       "BTF type 2 (STRUCT): member 0 references unknown type 9",
     ],
     [
       "member beyond size",
-      int().type("s", 4, 1, false, 4, 0, 1, 64).build(),
+      int()
+        .type(4, { name: "s", vlen: 1, sizeOrType: 4, extra: [0, 1, 64] })
+        .build(),
       "BTF type 2 (STRUCT): member 0 at bit 64 beyond size 4",
     ],
     [
       "truncated members",
-      int().type("s", 4, 3, false, 4, 0, 1, 0).build(),
+      int()
+        .type(4, { name: "s", vlen: 3, sizeOrType: 4, extra: [0, 1, 0] })
+        .build(),
       /^BTF type 2 \(STRUCT\): records truncated/,
     ],
     [
       "typedef loop",
-      new BtfEncoder().type("a", 8, 0, false, 2).type("b", 8, 0, false, 1).build(),
+      new BtfEncoder().type(8, { name: "a", sizeOrType: 2 }).type(8, { name: "b", sizeOrType: 1 }).build(),
       "BTF type 1 (TYPEDEF): type chain loops or is too deep",
     ],
     [
       "const self",
-      new BtfEncoder().type("", 10, 0, false, 1).build(),
+      new BtfEncoder().type(10, { sizeOrType: 1 }).build(),
       "BTF type 1 (CONST): type chain loops or is too deep",
     ],
-    ["func not proto", int().type("f", 12, 0, false, 1).build(), "BTF type 2 (FUNC f): type 1 is not a FUNC_PROTO"],
+    [
+      "func not proto",
+      int().type(12, { name: "f", sizeOrType: 1 }).build(),
+      "BTF type 2 (FUNC f): type 1 is not a FUNC_PROTO",
+    ],
     [
       "void param",
-      int().type("", 13, 2, false, 1, 0, 0, 0, 1).build(),
+      int()
+        .type(13, { vlen: 2, sizeOrType: 1, extra: [0, 0, 0, 1] })
+        .build(),
       "BTF type 2 (FUNC_PROTO): param 0 has type void",
     ],
-    ["bad linkage", int().type("v", 14, 0, false, 1, 7).build(), "BTF type 2 (VAR): invalid linkage 7"],
+    [
+      "bad linkage",
+      int()
+        .type(14, { name: "v", sizeOrType: 1, extra: [7] })
+        .build(),
+      "BTF type 2 (VAR): invalid linkage 7",
+    ],
     [
       "decl tag index",
-      int().type("s", 4, 0, false, 4).type("t", 17, 0, false, 2, 3).build(),
+      int()
+        .type(4, { name: "s", sizeOrType: 4 })
+        .type(17, { name: "t", sizeOrType: 2, extra: [3] })
+        .build(),
       "BTF type 3 (DECL_TAG t): component_idx 3 out of range",
     ],
   ];
@@ -273,7 +302,11 @@ test("malformed BTF gives LoaderErrors naming the type", (t) => {
     else t.regex(err!.message, msg, what);
   }
   // A struct that contains itself by value cannot loop the layout code.
-  const self = Btf.parse(int().type("s", 4, 1, false, 8, 0, 2, 0).build());
+  const self = Btf.parse(
+    int()
+      .type(4, { name: "s", vlen: 1, sizeOrType: 8, extra: [0, 2, 0] })
+      .build(),
+  );
   t.throws(() => self.alignof(2), { instanceOf: LoaderError, message: /too deep/ });
 });
 

@@ -180,12 +180,12 @@ test("tricky C: the dump compiles, keeps every layout, and is a fixpoint of C â†
 
 test("names used twice get ___2, enumerators too; opaque structs keep their alignment", (t) => {
   const b = new BtfEncoder();
-  b.type("int", 1, 0, false, 4, (1 << 24) | 32); // 1
-  b.type("foo", 4, 1, false, 4, b.str("a"), 1, 0); // 2 struct foo { int a; }
-  b.type("foo", 4, 1, false, 8, b.str("b"), 1, 32); // 3 another struct foo
-  b.type("", 6, 1, false, 4, b.str("DUP"), 1); // 4 enum { DUP = 1 }
-  b.type("", 6, 1, false, 4, b.str("DUP"), 2); // 5 enum { DUP = 2 }
-  b.type("bpf_timer", 4, 0, false, 16); // 6 struct with padding only
+  b.type(1, { name: "int", sizeOrType: 4, extra: [(1 << 24) | 32] }); // 1
+  b.type(4, { name: "foo", vlen: 1, sizeOrType: 4, extra: [b.str("a"), 1, 0] }); // 2 struct foo { int a; }
+  b.type(4, { name: "foo", vlen: 1, sizeOrType: 8, extra: [b.str("b"), 1, 32] }); // 3 another struct foo
+  b.type(6, { vlen: 1, sizeOrType: 4, extra: [b.str("DUP"), 1] }); // 4 enum { DUP = 1 }
+  b.type(6, { vlen: 1, sizeOrType: 4, extra: [b.str("DUP"), 2] }); // 5 enum { DUP = 2 }
+  b.type(4, { name: "bpf_timer", sizeOrType: 16 }); // 6 struct with padding only
   const btf = Btf.parse(b.build());
   const h = btfDumpC(btf);
   t.true(h.includes("struct foo {\n\tint a;\n};"));
@@ -206,9 +206,12 @@ test("names used twice get ___2, enumerators too; opaque structs keep their alig
 test("btfDeclaration spells single declarations", (t) => {
   const btf = kernel.btf;
   const proto = btf.funcSignature("bpf_prog_test_run_tracing")!.proto;
-  t.is(btfDeclaration(btf, proto.params[1].type, "retval"), "u32 *retval");
+  t.is(btfDeclaration(btf, proto.params[1].type, { name: "retval" }), "u32 *retval");
   const kmalloc = btf.funcSignature("kmalloc")!;
-  t.is(btfDeclaration(btf, kmalloc.func.type, "kmalloc"), "void *kmalloc(unsigned long size, unsigned int flags)");
+  t.is(
+    btfDeclaration(btf, kmalloc.func.type, { name: "kmalloc" }),
+    "void *kmalloc(unsigned long size, unsigned int flags)",
+  );
   const cb = btf.get("callback_head", "struct");
-  t.is(btfDeclaration(btf, cb.members[1].type, "func"), "void (*func)(struct callback_head *)");
+  t.is(btfDeclaration(btf, cb.members[1].type, { name: "func" }), "void (*func)(struct callback_head *)");
 });

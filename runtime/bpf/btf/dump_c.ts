@@ -472,6 +472,6 @@ export function btfDumpC(btf: Btf, opts: DumpCOptions = {}): string {
 }
 
 /** The C declaration of `name` as type `id` ("const char *fmt", "int (*cb)(long)"). */
-export function btfDeclaration(btf: Btf, id: number, name = ""): string {
-  return new CWriter(btf).declare(id, name);
+export function btfDeclaration(btf: Btf, id: number, opts: { name?: string } = {}): string {
+  return new CWriter(btf).declare(id, opts.name ?? "");
 }

@@ -5,9 +5,20 @@
  * blobs (the encoder checks nothing).
  *
  *   const b = new BtfEncoder();
- *   b.type("int", BTF_KIND_INT, 0, false, 4, (BTF_INT_SIGNED << 24) | 32); // id 1
+ *   b.type(BTF_KIND_INT, { name: "int", sizeOrType: 4, extra: [(BTF_INT_SIGNED << 24) | 32] }); // id 1
  *   const bytes = b.build();
  */
+
+/** The fields of one raw type record (missing ones are 0 / empty). */
+export interface BtfRecord {
+  name?: string;
+  vlen?: number;
+  kflag?: boolean;
+  /** The size or type field, as the kind uses it. */
+  sizeOrType?: number;
+  /** Words after the 12-byte header. */
+  extra?: number[];
+}
 
 /** Appends raw BTF type records and builds the section bytes. */
 export class BtfEncoder {
@@ -25,11 +36,12 @@ export class BtfEncoder {
   }
 
   /**
-   * Append one type: name, kind, vlen, kind_flag, size-or-type, then the
+   * Append one `struct btf_type` of `kind` (BTF_KIND_*) followed by the
    * kind's extra u32 words (members, params, values, ...).
    */
-  type(name: string, kind: number, vlen: number, kflag: boolean, sizeOrType: number, ...extra: number[]): this {
-    this.#words.push(this.str(name), (((kflag ? 1 : 0) << 31) | (kind << 24) | vlen) >>> 0, sizeOrType, ...extra);
+  type(kind: number, rec: BtfRecord = {}): this {
+    const info = ((rec.kflag ? 1 : 0) << 31) | (kind << 24) | (rec.vlen ?? 0);
+    this.#words.push(this.str(rec.name ?? ""), info >>> 0, rec.sizeOrType ?? 0, ...(rec.extra ?? []));
     return this;
   }
 

@@ -101,7 +101,7 @@ function parseBlock<T>(
   let p = start + 4;
   while (p < end) {
     if (p + 8 > end) throw new LoaderError(`BTF.ext: ${block.name}: truncated section header at ${p - start}`);
-    const secName = btfString(strings, view.getUint32(p, true), `BTF.ext: ${block.name} section name`);
+    const secName = btfString(strings, { off: view.getUint32(p, true), what: `BTF.ext: ${block.name} section name` });
     const n = view.getUint32(p + 4, true);
     p += 8;
     if (n === 0) throw new LoaderError(`BTF.ext: ${block.name}: section ${secName} has no records`);
@@ -138,8 +138,8 @@ export function parseBtfExt(bytes: Uint8Array, strings: Uint8Array): BtfExt {
     const lineCol = u32(p + 12);
     return {
       insnOff: u32(p),
-      fileName: btfString(strings, u32(p + 4), what("line_info file name")),
-      line: btfString(strings, u32(p + 8), what("line_info line")),
+      fileName: btfString(strings, { off: u32(p + 4), what: what("line_info file name") }),
+      line: btfString(strings, { off: u32(p + 8), what: what("line_info line") }),
       lineNum: lineCol >>> 10,
       lineCol: lineCol & 0x3ff,
     };
@@ -151,7 +151,7 @@ export function parseBtfExt(bytes: Uint8Array, strings: Uint8Array): BtfExt {
         return {
           insnOff: u32(p),
           typeId: u32(p + 4),
-          accessStr: btfString(strings, u32(p + 8), what("core_relo access string")),
+          accessStr: btfString(strings, { off: u32(p + 8), what: what("core_relo access string") }),
           kind,
         };
       })

@@ -68,9 +68,9 @@ function hex(v: number): string {
 }
 
 /** The string at `off` of the BTF string section. */
-export function btfString(strings: Uint8Array, off: number, what: string): string {
-  if (off > MAX_NAME_OFFSET) throw new LoaderError(`${what}: name offset ${hex(off)} too large`);
-  return readCString(strings, off, what);
+export function btfString(strings: Uint8Array, ref: { off: number; what: string }): string {
+  if (ref.off > MAX_NAME_OFFSET) throw new LoaderError(`${ref.what}: name offset ${hex(ref.off)} too large`);
+  return readCString(strings, ref);
 }
 
 function parseStrings(bytes: Uint8Array, off: number, len: number): Uint8Array {
@@ -104,7 +104,7 @@ function parseType(
   const what = label(id, kind);
   if (kind === 0 || kind > BTF_KIND_MAX) throw new LoaderError(`BTF type ${id}: invalid kind ${kind}`);
   if ((info >>> 16) & 0xff || (info >>> 29) & 0x3) throw new LoaderError(`${what}: reserved info bits set`);
-  const name = btfString(strings, nameOff, `${what}: name`);
+  const name = btfString(strings, { off: nameOff, what: `${what}: name` });
   let p = off + TYPE_SIZE;
   const need = (bytes: number): void => {
     if (p + bytes > end) throw new LoaderError(`${what}: records truncated (need ${bytes} bytes at ${hex(p)})`);
@@ -178,7 +178,7 @@ function parseType(
           throw new LoaderError(`${what}: member ${i} at bit ${bitOffset} beyond size ${sizeOrType}`);
         }
         members.push({
-          name: btfString(strings, view.getUint32(p, true), `${what}: member ${i} name`),
+          name: btfString(strings, { off: view.getUint32(p, true), what: `${what}: member ${i} name` }),
           type: view.getUint32(p + 4, true),
           bitOffset,
           bitfieldSize,
@@ -197,7 +197,7 @@ function parseType(
       if (![1, 2, 4, 8].includes(sizeOrType)) throw new LoaderError(`${what}: invalid size ${sizeOrType}`);
       const values = [];
       for (let i = 0; i < vlen; i++, p += rec) {
-        const vname = btfString(strings, view.getUint32(p, true), `${what}: value ${i} name`);
+        const vname = btfString(strings, { off: view.getUint32(p, true), what: `${what}: value ${i} name` });
         let value: bigint;
         if (is64) {
           const lo = BigInt(view.getUint32(p + 4, true));
@@ -226,7 +226,7 @@ function parseType(
       const params: BtfParam[] = [];
       let variadic = false;
       for (let i = 0; i < vlen; i++, p += 8) {
-        const pname = btfString(strings, view.getUint32(p, true), `${what}: param ${i} name`);
+        const pname = btfString(strings, { off: view.getUint32(p, true), what: `${what}: param ${i} name` });
         const ptype = view.getUint32(p + 4, true);
         if (ptype === 0) {
           if (i !== vlen - 1 || pname) throw new LoaderError(`${what}: param ${i} has type void`);
