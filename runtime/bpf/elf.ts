@@ -32,46 +32,73 @@ export class LoaderError extends BpfError {
   }
 }
 
-// e_type
+/** e_type: relocatable object (.o, BPF objects). */
 export const ET_REL = 1;
+/** e_type: executable (the kernel image and modules here). */
 export const ET_EXEC = 2;
+/** e_type: shared object. */
 export const ET_DYN = 3;
-// e_machine
+/** e_machine: AArch64. */
 export const EM_AARCH64 = 183;
+/** e_machine: eBPF. */
 export const EM_BPF = 247;
-// sh_type
+/** sh_type: unused header. */
 export const SHT_NULL = 0;
+/** sh_type: program data. */
 export const SHT_PROGBITS = 1;
+/** sh_type: symbol table. */
 export const SHT_SYMTAB = 2;
+/** sh_type: string table. */
 export const SHT_STRTAB = 3;
+/** sh_type: relocations with addends. */
 export const SHT_RELA = 4;
+/** sh_type: zero-filled, no file data (.bss). */
 export const SHT_NOBITS = 8;
+/** sh_type: relocations without addends. */
 export const SHT_REL = 9;
+/** sh_type: dynamic symbol table. */
 export const SHT_DYNSYM = 11;
+/** sh_type: extended section indices of symbols. */
 export const SHT_SYMTAB_SHNDX = 18;
-// sh_flags
+/** sh_flags: writable at run time. */
 export const SHF_WRITE = 0x1n;
+/** sh_flags: occupies memory at run time. */
 export const SHF_ALLOC = 0x2n;
+/** sh_flags: executable. */
 export const SHF_EXECINSTR = 0x4n;
-// special section indices
+/** Section index of an undefined symbol. */
 export const SHN_UNDEF = 0;
+/** First reserved section index. */
 export const SHN_LORESERVE = 0xff00;
+/** Section index of an absolute symbol. */
 export const SHN_ABS = 0xfff1;
+/** Section index of a common (tentative) symbol. */
 export const SHN_COMMON = 0xfff2;
+/** Section index escape to SHT_SYMTAB_SHNDX / section header 0. */
 export const SHN_XINDEX = 0xffff;
-// symbol binding and type
+/** Symbol binding: local. */
 export const STB_LOCAL = 0;
+/** Symbol binding: global. */
 export const STB_GLOBAL = 1;
+/** Symbol binding: weak. */
 export const STB_WEAK = 2;
+/** Symbol type: none (labels). */
 export const STT_NOTYPE = 0;
+/** Symbol type: data object. */
 export const STT_OBJECT = 1;
+/** Symbol type: function. */
 export const STT_FUNC = 2;
+/** Symbol type: section. */
 export const STT_SECTION = 3;
+/** Symbol type: source file name. */
 export const STT_FILE = 4;
-// program headers
+/** p_type: loadable segment. */
 export const PT_LOAD = 1;
+/** p_flags: executable. */
 export const PF_X = 1;
+/** p_flags: writable. */
 export const PF_W = 2;
+/** p_flags: readable. */
 export const PF_R = 4;
 
 const EHDR_SIZE = 64;

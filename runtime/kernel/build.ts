@@ -73,6 +73,7 @@ const KERNEL_LDS = "arch/arm64/kernel/vmlinux.lds";
 
 /** svc #imm16 and ret encodings (Arm ARM C6.2.365 SVC, C6.2.254 RET). */
 export const svcInsn = (nr: number): number => (0xd4000001 | ((nr & 0xffff) << 5)) >>> 0;
+/** The `ret` instruction word. */
 export const RET_INSN = 0xd65f03c0;
 
 /** A generated or read input: name and contents. */

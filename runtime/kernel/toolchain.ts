@@ -41,6 +41,7 @@ export const TOOLS = {
   pahole: "pahole",
 } as const;
 
+/** A key of TOOLS. */
 export type ToolName = keyof typeof TOOLS;
 
 /** clang flags shared by the kernel and its modules (see the header). */

@@ -23,12 +23,14 @@ import { LoaderError } from "../elf.js";
 import { btfString } from "./parse.js";
 import { BTF_MAGIC } from "./types.js";
 
+/** A bpf_func_info record. */
 export interface BtfExtFuncInfo {
   /** Byte offset of the instruction in its ELF section. */
   insnOff: number;
   typeId: number;
 }
 
+/** A bpf_line_info record with its file name and source line text. */
 export interface BtfExtLineInfo {
   insnOff: number;
   fileName: string;
@@ -54,6 +56,7 @@ export const BPF_CORE_RELO_KIND_NAMES: readonly string[] = [
   "type_matches",
 ];
 
+/** A bpf_core_relo record. */
 export interface BtfExtCoreRelo {
   insnOff: number;
   typeId: number;

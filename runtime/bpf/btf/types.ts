@@ -16,33 +16,57 @@
  */
 
 export const BTF_MAGIC = 0xeb9f;
+/** The only BTF version. */
 export const BTF_VERSION = 1;
 
+/** Kind 0: invalid in the type section (void is type ID 0). */
 export const BTF_KIND_UNKN = 0;
+/** Integer. */
 export const BTF_KIND_INT = 1;
+/** Pointer. */
 export const BTF_KIND_PTR = 2;
+/** Array. */
 export const BTF_KIND_ARRAY = 3;
+/** Struct. */
 export const BTF_KIND_STRUCT = 4;
+/** Union. */
 export const BTF_KIND_UNION = 5;
+/** Enum with 32-bit values. */
 export const BTF_KIND_ENUM = 6;
+/** Forward declaration of a struct or union. */
 export const BTF_KIND_FWD = 7;
+/** Typedef. */
 export const BTF_KIND_TYPEDEF = 8;
+/** volatile qualifier. */
 export const BTF_KIND_VOLATILE = 9;
+/** const qualifier. */
 export const BTF_KIND_CONST = 10;
+/** restrict qualifier. */
 export const BTF_KIND_RESTRICT = 11;
+/** Function (name, linkage, FUNC_PROTO). */
 export const BTF_KIND_FUNC = 12;
+/** Function prototype. */
 export const BTF_KIND_FUNC_PROTO = 13;
+/** Variable. */
 export const BTF_KIND_VAR = 14;
+/** Data section with its variables. */
 export const BTF_KIND_DATASEC = 15;
+/** Floating point type. */
 export const BTF_KIND_FLOAT = 16;
+/** btf_decl_tag attribute. */
 export const BTF_KIND_DECL_TAG = 17;
+/** btf_type_tag attribute. */
 export const BTF_KIND_TYPE_TAG = 18;
+/** Enum with 64-bit values. */
 export const BTF_KIND_ENUM64 = 19;
+/** Highest kind this parser knows. */
 export const BTF_KIND_MAX = 19;
 
 /** BTF_INT_ENCODING bits. */
 export const BTF_INT_SIGNED = 1;
+/** BTF_INT_ENCODING: char. */
 export const BTF_INT_CHAR = 2;
+/** BTF_INT_ENCODING: bool. */
 export const BTF_INT_BOOL = 4;
 
 /** The kernel's kind names, as bpftool prints them. */
@@ -71,6 +95,7 @@ export const BTF_KIND_NAMES: readonly string[] = [
 
 /** Linkage of a FUNC (enum btf_func_linkage) or a VAR (BTF_VAR_*). */
 export type BtfLinkage = "static" | "global" | "extern";
+/** Linkage names by their numeric value. */
 export const LINKAGE_NAMES: readonly BtfLinkage[] = ["static", "global", "extern"];
 
 interface Named {
@@ -79,10 +104,12 @@ interface Named {
   name: string;
 }
 
+/** Type ID 0. */
 export interface BtfVoid extends Named {
   kind: "void";
 }
 
+/** BTF_KIND_INT. */
 export interface BtfInt extends Named {
   kind: "int";
   size: number;
@@ -95,11 +122,13 @@ export interface BtfInt extends Named {
   bits: number;
 }
 
+/** Kinds that only refer to another type: PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG. */
 export interface BtfRef extends Named {
   kind: "ptr" | "typedef" | "volatile" | "const" | "restrict" | "type_tag";
   type: number;
 }
 
+/** BTF_KIND_ARRAY. */
 export interface BtfArray extends Named {
   kind: "array";
   type: number;
@@ -107,6 +136,7 @@ export interface BtfArray extends Named {
   nelems: number;
 }
 
+/** A member of a struct or union. */
 export interface BtfMember {
   name: string;
   type: number;
@@ -116,17 +146,20 @@ export interface BtfMember {
   bitfieldSize: number;
 }
 
+/** BTF_KIND_STRUCT and BTF_KIND_UNION. */
 export interface BtfComposite extends Named {
   kind: "struct" | "union";
   size: number;
   members: BtfMember[];
 }
 
+/** One enumerator. */
 export interface BtfEnumValue {
   name: string;
   value: bigint;
 }
 
+/** BTF_KIND_ENUM and BTF_KIND_ENUM64. */
 export interface BtfEnum extends Named {
   kind: "enum" | "enum64";
   size: number;
@@ -135,11 +168,13 @@ export interface BtfEnum extends Named {
   values: BtfEnumValue[];
 }
 
+/** BTF_KIND_FWD. */
 export interface BtfFwd extends Named {
   kind: "fwd";
   fwdKind: "struct" | "union";
 }
 
+/** BTF_KIND_FUNC. */
 export interface BtfFunc extends Named {
   kind: "func";
   /** The FUNC_PROTO. */
@@ -147,6 +182,7 @@ export interface BtfFunc extends Named {
   linkage: BtfLinkage;
 }
 
+/** A parameter of a FUNC_PROTO. */
 export interface BtfParam {
   /** "" when unnamed (always for a variadic marker). */
   name: string;
@@ -154,6 +190,7 @@ export interface BtfParam {
   type: number;
 }
 
+/** BTF_KIND_FUNC_PROTO. */
 export interface BtfFuncProto extends Named {
   kind: "func_proto";
   returnType: number;
@@ -162,29 +199,34 @@ export interface BtfFuncProto extends Named {
   variadic: boolean;
 }
 
+/** BTF_KIND_VAR. */
 export interface BtfVar extends Named {
   kind: "var";
   type: number;
   linkage: BtfLinkage;
 }
 
+/** A variable of a DATASEC. */
 export interface BtfVarSecinfo {
   type: number;
   offset: number;
   size: number;
 }
 
+/** BTF_KIND_DATASEC. */
 export interface BtfDatasec extends Named {
   kind: "datasec";
   size: number;
   vars: BtfVarSecinfo[];
 }
 
+/** BTF_KIND_FLOAT. */
 export interface BtfFloat extends Named {
   kind: "float";
   size: number;
 }
 
+/** BTF_KIND_DECL_TAG. */
 export interface BtfDeclTag extends Named {
   kind: "decl_tag";
   type: number;
@@ -192,6 +234,7 @@ export interface BtfDeclTag extends Named {
   componentIdx: number;
 }
 
+/** Any BTF type. */
 export type BtfType =
   | BtfVoid
   | BtfInt
@@ -207,6 +250,7 @@ export type BtfType =
   | BtfFloat
   | BtfDeclTag;
 
+/** The `kind` of a BtfType. */
 export type BtfKindName = BtfType["kind"];
 
 /** The interface of kind `K` (BtfRef for "typedef", BtfComposite for "struct", ...). */
