@@ -48,12 +48,18 @@ const USER_MOD = `#include <linux/kernel.h>
 
 extern int bpf_fentry_test1(int a);
 
+static noinline int user_mod_helper(int x)
+{
+	OPTIMIZER_HIDE_VAR(x);
+	return x;
+}
+
 noinline long user_mod_sum(struct user_pair p, char c, unsigned short s, long long ll)
 {
 	struct user_pair copy;
 
 	memcpy(&copy, &p, sizeof(copy));
-	return copy.lo + copy.hi + c + s + ll + bpf_fentry_test1(USER_MOD_BIAS);
+	return copy.lo + copy.hi + c + s + ll + bpf_fentry_test1(user_mod_helper(USER_MOD_BIAS));
 }
 EXPORT_SYMBOL(user_mod_sum);
 `;
@@ -97,6 +103,10 @@ test("a user module with any signature loads, links against kernel exports, runs
       ],
     );
     t.true(mod.image.isFtraceLocation(mod.image.address("user_mod_sum")));
+    // A static noinline function keeps its FUNC, its ftrace location and a local kallsyms entry.
+    t.is(mod.image.btf.funcSignature("user_mod_helper")?.proto.params[0].name, "x");
+    t.true(mod.image.isFtraceLocation(mod.image.address("user_mod_helper")));
+    t.regex(loader.kernel.kallsyms.procKallsyms(), /^[0-9a-f]{16} t user_mod_helper\t\[user_mod\]$/m);
     const addr = loader.kernel.kallsyms.addressOf("user_mod_sum")!;
     t.regex(machine.symbolizer!(addr + 8n)!, /^user_mod_sum\+0x8\/0x[0-9a-f]+ \[user_mod\]$/);
     t.is(loader.exports.get("user_mod_sum")?.owner, "user_mod");
