@@ -210,7 +210,7 @@ test("ALU, ALU64, END, MOVSX and LD_IMM64 agree with each other and with RFC 966
 });
 
 /** r0 = 1 if `cond` jumps, else 0. */
-function jmpCase(name: string, cond: Insn, setup: Insn[], taken: boolean): Case {
+function jmpCase(name: string, cond: Insn, setup: readonly (Insn | readonly Insn[])[], taken: boolean): Case {
   return {
     name,
     insns: B.prog(...setup, B.BPF_MOV64_IMM(R0, 0), { ...cond, off: 1 }, EXIT, B.BPF_MOV64_IMM(R0, 1), EXIT),
@@ -218,8 +218,8 @@ function jmpCase(name: string, cond: Insn, setup: Insn[], taken: boolean): Case 
   };
 }
 
-const NEG1 = [ld(R1, M64), B.BPF_MOV64_IMM(R2, 1)];
-const HIGH = [ld(R1, 0x1_0000_0005n), B.BPF_MOV64_IMM(R2, 5)];
+const NEG1: (Insn | readonly Insn[])[] = [ld(R1, M64), B.BPF_MOV64_IMM(R2, 1)];
+const HIGH: (Insn | readonly Insn[])[] = [ld(R1, 0x1_0000_0005n), B.BPF_MOV64_IMM(R2, 5)];
 
 const JMP: Case[] = [
   jmpCase("JMP_JGT_X: -1 > 1 unsigned", B.BPF_JMP_REG(O.BPF_JGT, R1, R2, 0), NEG1, true),
