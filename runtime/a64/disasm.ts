@@ -49,7 +49,13 @@ export function disassemble(words: ArrayLike<number>, address = 0n): DisasmInsn[
     const word = words[i] >>> 0;
     const addr = address + BigInt(i * 4);
     dv.setUint32(0, word, true);
-    const insn = c.disasm(bytes, { address: addr, count: 1 })[0];
+    let insn: ReturnType<Capstone["disasm"]>[number] | undefined;
+    try {
+      insn = c.disasm(bytes, { address: addr, count: 1 })[0];
+    } catch {
+      // capstone-wasm throws on a word it cannot decode: list it as .inst.
+      insn = undefined;
+    }
     const mnemonic = insn ? insn.mnemonic : ".inst";
     const operands = insn ? insn.opStr : `0x${word.toString(16).padStart(8, "0")}`;
     out.push({ address: addr, word, mnemonic, operands, text: `${mnemonic} ${operands}`.trim() });

@@ -23,10 +23,13 @@ export interface BugReport {
 export class BugLog {
   readonly reports: BugReport[] = [];
   symbolize: Symbolizer | undefined;
+  /** Called for every report (the kernel forwards it to its event trace). */
+  onReport: ((r: BugReport) => void) | undefined;
 
   /** Record a report and log it. */
   report(r: BugReport): void {
     this.reports.push(r);
+    this.onReport?.(r);
     log.warn({ kind: r.kind, cpu: r.cpu, task: r.task, t: r.t.toString() }, r.message);
   }
 

@@ -26,6 +26,7 @@ import { RandomChooser, type SchedChooser } from "./chooser.js";
 import { FaultInjection } from "./fault_inject.js";
 import { BPF_TEXT_BASE, BPF_TEXT_SIZE, FAR_BPF_TEXT_BASE, FAR_BPF_TEXT_SIZE } from "./layout.js";
 import type { Kallsyms } from "./kallsyms.js";
+import { KernelTrace } from "./ktrace.js";
 import { Mutex } from "./mutex.js";
 import { Scheduler } from "./sched.js";
 import { bpfRunServices } from "./services/bpf_run.js";
@@ -85,6 +86,8 @@ export class Kernel {
   readonly bpfRun: BpfRunRegistry;
   readonly faultInject: FaultInjection;
   readonly bugs = new BugLog();
+  /** Kernel events (pokes, grace periods, refs, images, oopses) for traces and detectors. */
+  readonly ktrace = new KernelTrace();
   readonly oopses: Fault[] = [];
   readonly dmesg: string[] = [];
   /** Exception tables of JITed programs (BPF_PROBE_MEM fixups). */
@@ -100,6 +103,8 @@ export class Kernel {
       this.kallsyms = this.image.kallsyms;
       this.machine.symbolizer = (a) => this.symbolize(a);
       this.bugs.symbolize = (a) => this.symbolize(a);
+      this.bugs.onReport = (r) =>
+        this.ktrace.emit({ kind: "warn", t: r.t, cpu: r.cpu, pid: r.task?.pid ?? -1, message: r.message });
       this.stacks = new StackAllocator(this.machine);
       this.slab = new Slab(this.machine);
       const now = () => this.sched.now;
@@ -150,6 +155,10 @@ export class Kernel {
         bpfRunServices({ sched: this.sched, memory: this.machine.memory, bugs: this.bugs, registry: this.bpfRun }),
       );
 
+      for (const gp of [this.rcu, this.rcuTasks, this.rcuTasksTrace]) {
+        gp.onGpStart = (flavour, t) => this.ktrace.emit({ kind: "gp_start", t, flavour });
+        gp.onGp = (flavour, _start, end) => this.ktrace.emit({ kind: "gp_end", t: end, flavour });
+      }
       this.sched.spawnKthread("rcu_preempt", this.rcu.kthread());
       tasks.flavour.self = this.sched.spawnKthread("rcu_tasks_kthre", this.rcuTasks.kthread());
       this.sched.spawnKthread("rcu_tasks_trace", this.rcuTasksTrace.kthread());
@@ -297,6 +306,14 @@ export class Kernel {
       fault.detail = `stack guard page hit (kernel stack overflow)${fault.detail ? `; ${fault.detail}` : ""}`;
     }
     this.oopses.push(fault);
+    this.ktrace.emit({
+      kind: "oops",
+      t: this.sched.now,
+      cpu: fault.cpu,
+      pid: task.pid,
+      pc: fault.pc,
+      detail: `${fault.kind}${fault.detail ? `: ${fault.detail}` : ""}`,
+    });
     log.error({ task: task.pid }, this.formatFault(fault));
   }
 }

@@ -38,6 +38,8 @@ export class GpEngine {
   readonly #pending: RcuCallback[] = [];
   readonly #kick: WaitQueue;
   readonly #now: () => bigint;
+  /** Called when a grace period starts — for traces. */
+  onGpStart: ((name: string, start: bigint) => void) | undefined;
   /** Called after each grace period with (flavour, start, end) — for traces. */
   onGp: ((name: string, start: bigint, end: bigint) => void) | undefined;
 
@@ -76,6 +78,7 @@ export class GpEngine {
       // Callbacks queued before the grace period starts are the ones it covers.
       const batch = this.#pending.splice(0);
       const start = this.#now();
+      this.onGpStart?.(this.flavour.name, start);
       yield* this.flavour.waitGp();
       const end = this.#now();
       this.stats.completed++;

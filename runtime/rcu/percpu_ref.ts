@@ -33,6 +33,8 @@ export class PercpuRef {
   #exited = false;
   readonly #release: () => void;
   readonly #rcu: GpEngine;
+  /** Called on kill and on release — for traces. */
+  onEvent: ((what: "kill" | "release") => void) | undefined;
 
   /** percpu_ref_init(ref, release, 0, GFP_KERNEL) on a machine of `ncpus` CPUs. */
   constructor(name: string, opts: { ncpus: number; release: () => void; rcu: GpEngine }) {
@@ -95,6 +97,7 @@ export class PercpuRef {
     if (this.#dead) throw new PercpuRefError(EINVAL, `percpu_ref_kill() called more than once on ${this.name}`);
     this.#check("percpu_ref_kill");
     this.#dead = true;
+    this.onEvent?.("kill");
     this.#rcu.call(() => {
       // percpu_ref_switch_to_atomic_rcu: fold the per-CPU counts in.
       const sum = this.#percpu.reduce((a, b) => a + b, 0);
@@ -120,6 +123,7 @@ export class PercpuRef {
     }
     if (this.#atomic === 0 && !this.#released) {
       this.#released = true;
+      this.onEvent?.("release");
       this.#release();
     }
   }

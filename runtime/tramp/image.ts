@@ -109,6 +109,9 @@ export function bpfTrampImageAlloc(k: Kernel, key: bigint, size: number, pool: T
     },
   });
   image = new BpfTrampImage(im, text, ksym, pcref, pool);
+  pcref.onEvent = (what) =>
+    k.ktrace.emit({ kind: what === "kill" ? "ref_kill" : "ref_release", t: k.sched.now, ref: pcref.name });
+  k.ktrace.emit({ kind: "image_alloc", t: k.sched.now, image: ksym, addr: text.addr, size: text.size });
   k.bpfRun.registerImage({ addr: im, name: ksym, pcref });
   k.kallsyms.addBpf({ name: ksym, start: text.addr, end: text.addr + BigInt(text.size) });
   return image;
@@ -131,6 +134,7 @@ function bpfTrampImagePutDeferred(k: Kernel, image: BpfTrampImage): void {
   k.bpfRun.unregisterImage(image.im);
   k.slab.kfree(image.im);
   image.state = "freed";
+  k.ktrace.emit({ kind: "image_free", t: k.sched.now, image: image.ksym, addr: image.image, size: image.text.size });
   image.onFreed?.();
   log.debug({ image: image.ksym, t: k.sched.now.toString() }, "bpf_tramp_image freed");
 }
@@ -167,6 +171,7 @@ function bpfTrampImagePutRcuTasks(k: Kernel, image: BpfTrampImage): void {
 export function* bpfTrampImagePut(env: TextPokeEnv & { task: Task }, image: BpfTrampImage): KGen<void> {
   const k = env.kernel;
   image.state = "put";
+  k.ktrace.emit({ kind: "image_put", t: k.sched.now, image: image.ksym });
   if (image.ipAfterCall !== undefined && image.ipEpilogue !== undefined) {
     // 1. Skip fexit progs from now on: ip_after_call becomes `b ip_epilogue`.
     yield* bpfArchTextPoke(env, image.ipAfterCall, "jump", undefined, image.ipEpilogue);

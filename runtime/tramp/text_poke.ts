@@ -99,7 +99,22 @@ function* withTextMutex<T>(env: TextPokeEnv, body: () => T): KGen<T> {
 
 function writeInsn(env: TextPokeEnv, ip: bigint, insn: number): void {
   const k = env.kernel;
-  k.machine.writeInsn(ip, insn, { by: cpuOf(env.task), sync: !k.faultInject.has("skip-icache-sync") });
+  const synced = !k.faultInject.has("skip-icache-sync");
+  if (k.ktrace.active) {
+    k.ktrace.emit({
+      kind: "poke",
+      t: k.sched.now,
+      cpu: env.task.cpu,
+      pid: env.task.pid,
+      addr: ip,
+      old: k.machine.memory.read32(ip),
+      insn,
+      locked: k.textMutex.owner === env.task,
+      synced,
+      what: k.symbolize(ip) ?? `0x${ip.toString(16)}`,
+    });
+  }
+  k.machine.writeInsn(ip, insn, { by: cpuOf(env.task), sync: synced });
 }
 
 /**
