@@ -25,7 +25,7 @@
  * exactly the two instructions `svc #nr; ret`.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { EINVAL } from "../errno.js";
 import { PROJECT_ROOT, CACHE_DIR } from "../paths.js";
@@ -187,10 +187,23 @@ function kernelInputs(services: readonly ServiceDecl[], srcDir: string): BuildIn
   ];
 }
 
-/** A temporary directory under `cacheDir`/tmp for one build. */
+/** Temporary build directories older than this were left by a crashed build. */
+const STALE_BUILD_MS = 60 * 60 * 1000;
+
+/** A temporary directory under `cacheDir`/tmp for one build (stale ones are removed first). */
 export function makeBuildDir(cacheDir: string, prefix: string): string {
-  const dir = join(cacheDir, "tmp", `${prefix}-${process.pid}-${randomBytes(6).toString("hex")}`);
-  mkdirSync(dir, { recursive: true });
+  const tmpRoot = join(cacheDir, "tmp");
+  mkdirSync(tmpRoot, { recursive: true });
+  for (const e of readdirSync(tmpRoot)) {
+    const p = join(tmpRoot, e);
+    try {
+      if (Date.now() - statSync(p).mtimeMs > STALE_BUILD_MS) rmSync(p, { recursive: true, force: true });
+    } catch {
+      // Another process removed or published it meanwhile.
+    }
+  }
+  const dir = join(tmpRoot, `${prefix}-${process.pid}-${randomBytes(6).toString("hex")}`);
+  mkdirSync(dir);
   return dir;
 }
 

@@ -93,6 +93,12 @@ export class ModuleAllocator {
     return this.#used.every((r) => end <= r.start || start >= r.end);
   }
 
+  /** Release the range that starts at `start` (a failed load). */
+  release(start: bigint): void {
+    const i = this.#used.findIndex((r) => r.start === start);
+    if (i >= 0) this.#used.splice(i, 1);
+  }
+
   /** Reserve [start, start + size); ENOMEM when it is not free. */
   reserve(start: bigint, size: number): void {
     if (!this.fits(start, size)) throw new KernelError(ENOMEM, `module area: ${hex(start)}+${hex(size)} is not free`);
@@ -326,7 +332,13 @@ export class ModuleLoader {
       if (owner) throw new KernelError(ENOEXEC, `${name}: exports duplicate symbol ${e} (owned by ${owner.owner})`);
     }
     this.allocator.reserve(base, size);
-    const regions = mapImage(this.machine, image);
+    let regions: Region[];
+    try {
+      regions = mapImage(this.machine, image);
+    } catch (err) {
+      this.allocator.release(base);
+      throw err;
+    }
     this.kernel.kallsyms.addImage(image.ksyms(), name);
     for (const e of image.exports) this.#exports.set(e, { addr: image.address(e), owner: name });
     const mod: LoadedModule = { name, image, base, size, regions, build };

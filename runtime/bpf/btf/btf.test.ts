@@ -8,6 +8,7 @@ import { Btf } from "./btf.js";
 import { mutants } from "./corpus.js";
 import { BtfEncoder } from "./encode.js";
 import { btfDumpRaw } from "./dump_raw.js";
+import { btfDumpC } from "./dump_c.js";
 import { buildKernel } from "../../kernel/build.js";
 import { BPF_TESTMOD_SOURCES, buildModule, type ExportedSymbol } from "../../kernel/module.js";
 import { kernelImageFile } from "../../kernel/image.js";
@@ -310,7 +311,7 @@ test("malformed BTF gives LoaderErrors naming the type", (t) => {
   t.throws(() => self.alignof(2), { instanceOf: LoaderError, message: /too deep/ });
 });
 
-test("seeded corpus of corrupted BTF: every failure is a LoaderError, queries never crash", (t) => {
+test("seeded corpus of corrupted BTF: every failure is a LoaderError, queries and writers never crash", (t) => {
   const bases = [btfSection(kernel.bytes), btfSection(testmod.bytes)];
   let rejected = 0;
   for (const [i, base] of bases.entries()) {
@@ -318,6 +319,13 @@ test("seeded corpus of corrupted BTF: every failure is a LoaderError, queries ne
       try {
         const btf = Btf.parse(m.bytes);
         btfDumpRaw(btf);
+        if (m.index % 8 === 0) {
+          try {
+            btfDumpC(btf);
+          } catch (err) {
+            if (!(err instanceof LoaderError)) throw err;
+          }
+        }
         for (const ty of btf.types) {
           try {
             if (ty.kind === "struct" || ty.kind === "union") {

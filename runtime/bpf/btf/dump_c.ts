@@ -92,6 +92,10 @@ interface Dep {
 }
 
 const TAB = "\t";
+/** Largest gap written as padding bit-fields (128 KiB); a larger one is malformed input. */
+const MAX_PADDING_BITS = 1 << 20;
+/** Upper bound on the generated text (anonymous types are inlined, so hostile BTF could blow up). */
+const MAX_OUTPUT_CHARS = 64 << 20;
 
 class CWriter {
   readonly #btf: Btf;
@@ -101,6 +105,8 @@ class CWriter {
   readonly #enumerators = new Map<number, string[]>();
   /** Anonymous enums/structs that some member or typedef writes inline. */
   readonly #inlined = new Set<number>();
+  /** Characters generated so far (see MAX_OUTPUT_CHARS). */
+  #generated = 0;
   /** FWD id → the struct/union of the same name defined elsewhere in the BTF. */
   readonly #fwdTarget = new Map<number, number>();
 
@@ -386,6 +392,7 @@ class CWriter {
   }
 
   #compositeBody(t: BtfComposite, lvl: number): string {
+    if (lvl > 32) throw new LoaderError(`BTF type ${t.id}: anonymous types nested too deep to write as C`);
     const head = t.name ? `${t.kind} ${this.#name(t)}` : t.kind;
     const ind = TAB.repeat(lvl + 1);
     const lines: string[] = [];
@@ -410,7 +417,13 @@ class CWriter {
     if (packed) attrs.push("__attribute__((packed))");
     else if (t.members.length === 0 && t.size > 0) attrs.push(`__attribute__((aligned(${opaqueAlign(t.size)})))`);
     const tail = attrs.length ? ` ${attrs.join(" ")}` : "";
-    return `${head} {\n${lines.map((l) => `${l}\n`).join("")}${TAB.repeat(lvl)}}${tail}`;
+    return this.#count(`${head} {\n${lines.map((l) => `${l}\n`).join("")}${TAB.repeat(lvl)}}${tail}`);
+  }
+
+  #count(text: string): string {
+    this.#generated += text.length;
+    if (this.#generated > MAX_OUTPUT_CHARS) throw new LoaderError("BTF: C output too large (more than 64 MiB)");
+    return text;
   }
 
   /** Where a compiler would put member `m` after bit `cur`, without explicit padding. */
@@ -429,7 +442,7 @@ class CWriter {
     const ind = TAB.repeat(lvl + 1);
     const lines = t.values.map((v, i) => `${ind}${names[i]} = ${enumValue(v.value, t.signed)},\n`);
     const attr = t.size < 4 ? " __attribute__((packed))" : "";
-    return `${head} {\n${lines.join("")}${TAB.repeat(lvl)}}${attr}`;
+    return this.#count(`${head} {\n${lines.join("")}${TAB.repeat(lvl)}}${attr}`);
   }
 }
 
@@ -449,6 +462,9 @@ function opaqueAlign(size: number): number {
  * never cross a 64-bit boundary, so they add no padding of their own.
  */
 function padding(from: number, to: number): string[] {
+  if (to - from > MAX_PADDING_BITS) {
+    throw new LoaderError(`BTF: a gap of ${to - from} bits between members is too large to write as C padding`);
+  }
   const out: string[] = [];
   let cur = from;
   while (cur < to) {
