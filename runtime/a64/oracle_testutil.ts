@@ -126,7 +126,9 @@ export function mnemonicMatches(table: string, cs: string): boolean {
  */
 export function tryDisasm(word: number, pc = 0n): string | undefined {
   try {
-    return disasmWord(word, pc);
+    const text = disasmWord(word, pc);
+    // disassemble() lists words capstone cannot decode as ".inst 0x...".
+    return text.startsWith(".inst ") ? undefined : text;
   } catch (err) {
     if (err instanceof Error && err.message.startsWith("Failed to disassemble")) return undefined;
     throw err;
