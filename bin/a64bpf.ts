@@ -22,6 +22,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "run benchmarks: a64bpf bench [section...] [--json FILE]",
     load: () => import("../harness/bench/main.js"),
   },
+  "conformance-plugin": {
+    summary: "bpf_conformance plugin: program hex on stdin, [MEMORY] [--interpret]",
+    load: () => import("../harness/conformance/main.js"),
+  },
   selftests: {
     summary: "run the ported BPF selftests (test_progs options: -t -a -d -n -l -j -v -J -w ...)",
     load: () => import("../harness/test_progs/main.js"),

@@ -17,7 +17,7 @@
  */
 import { ENOTSUPP } from "../errno.js";
 import { BpfError } from "../errors.js";
-import { AARCH64_BREAK_FAULT } from "../kernel/text_alloc.js";
+import { AARCH64_BREAK_FAULT } from "./regs.js";
 import { opInfo } from "../bpf/opcodes.js";
 import { emitAlu, emitEndian } from "./alu.js";
 import { emitAtomic } from "./atomic.js";

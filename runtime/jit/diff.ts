@@ -24,21 +24,20 @@
  * program's last exit (its only exit, for generated programs).
  */
 import { FaultError } from "../machine/fault.js";
-import type { PhysMemory } from "../machine/memory.js";
 import * as B from "../bpf/builder.js";
 import type { Insn } from "../bpf/insn.js";
 import { bpfInterp, BudgetExceededError, INTERP_STACK_SIZE, type BpfCall } from "../bpf/interp.js";
-import { physMemoryBpf } from "../bpf/interp_mem.js";
+import { physMemoryBpf, type BpfMemory } from "../bpf/interp_mem.js";
 import { BPF_DW, BPF_PSEUDO_CALL, opInfo } from "../bpf/opcodes.js";
 import { validateInsns } from "../bpf/codec.js";
 import { Kernel } from "../kernel/kernel.js";
 import { bpfIntJitCompile, bpfJitFree, type JitEnv, type JitInput, type JitOptions, type JitedProg } from "./jit.js";
 import { insertInsns } from "./insn_patch.js";
 
-/** A helper both engines can call: args r1..r5, the emulated memory; returns r0. */
+/** A helper both engines can call: args r1..r5, the memory the program sees; returns r0. */
 export interface TestHelper {
   readonly name: string;
-  fn(args: readonly bigint[], mem: PhysMemory): bigint;
+  fn(args: readonly bigint[], mem: BpfMemory): bigint;
   /** End the whole program after the call when this returns true for the result. */
   unwind?(ret: bigint): boolean;
 }
@@ -78,11 +77,12 @@ export function createDiffEnv(opts: DiffEnvOptions = {}): DiffEnv {
     const helpers = opts.helpers ?? {};
     const addrs = new Map<number, bigint>();
     const taskReturn = k.symbolAddress("a64bpf_task_return");
+    const mem = physMemoryBpf(k.machine.memory);
     for (const [idText, h] of Object.entries(helpers)) {
       const id = Number(idText);
       const addr = k.registerDynamicService(h.name, (call) => {
         const a = call.args();
-        const ret = BigInt.asUintN(64, h.fn([a[0], a[1], a[2], a[3], a[4]], k.machine.memory));
+        const ret = BigInt.asUintN(64, h.fn([a[0], a[1], a[2], a[3], a[4]], mem));
         // Unwind: the stub's `ret` goes straight to the task's exit path with x0 = ret.
         if (h.unwind?.(ret)) call.cpu.setX(30, taskReturn);
         return ret;
@@ -201,16 +201,17 @@ export function runInterp(env: DiffEnv, c: DiffCase, insns: readonly Insn[] = c.
   const bytes = scratchBytes(c);
   const phys = env.k.machine.memory;
   phys.writeBytes(env.scratch, bytes);
+  const mem = physMemoryBpf(phys);
   const helper = (id: number, call: BpfCall): bigint => {
     const h = env.helpers[id];
     if (!h) throw new Error(`unknown helper ${id}`);
-    const ret = BigInt.asUintN(64, h.fn([...call.args], phys));
+    const ret = BigInt.asUintN(64, h.fn([...call.args], mem));
     if (h.unwind?.(ret)) call.requestExit();
     return ret;
   };
   try {
     const res = bpfInterp(insns, {
-      mem: physMemoryBpf(phys),
+      mem,
       stack: env.interpStack,
       args: [env.scratch, BigInt(bytes.length)],
       budget: c.budget ?? 1_000_000,

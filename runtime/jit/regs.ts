@@ -80,3 +80,6 @@ export function pokeOffset(f: JitFeatures): number {
 export function prologueOffset(f: JitFeatures): number {
   return btiInsns(f) + 2 + pacInsns(f) + 4;
 }
+
+/** AARCH64_BREAK_FAULT: `brk #0x100`, the fill word of JIT images and free text (Arm ARM C6.2.38 BRK). */
+export const AARCH64_BREAK_FAULT = 0xd4202000;
