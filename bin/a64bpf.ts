@@ -26,6 +26,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "bpf_conformance plugin: program hex on stdin, [MEMORY] [--interpret]",
     load: () => import("../harness/conformance/main.js"),
   },
+  prog: {
+    summary: "programs in files: a64bpf prog dump jited FILE [--opcodes]",
+    load: () => import("../harness/prog/main.js"),
+  },
   selftests: {
     summary: "run the ported BPF selftests (test_progs options: -t -a -d -n -l -j -v -J -w ...)",
     load: () => import("../harness/test_progs/main.js"),

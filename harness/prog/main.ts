@@ -1,0 +1,50 @@
+/**
+ * `a64bpf prog <verb> ...`: bpftool's `prog` commands for programs in files.
+ *
+ *   prog dump jited FILE [options]    JITed code, interleaved with BPF (dump_jited.ts)
+ *
+ * The loader issue adds `prog load` and `prog dump xlated` and ELF objects
+ * (source.ts); each verb is one entry of VERBS.
+ */
+import { dumpJitedCommand, type ProgIo } from "./dump_jited.js";
+
+type Verb = (argv: readonly string[], io: ProgIo) => Promise<number>;
+
+/** Subcommands by their words ("dump jited"). */
+const VERBS: Record<string, Verb> = {
+  "dump jited": dumpJitedCommand,
+};
+
+function usage(): string {
+  return [
+    "usage: a64bpf prog <command> ...",
+    "",
+    "commands:",
+    ...Object.keys(VERBS).map((v) => `  prog ${v} FILE`),
+  ].join("\n");
+}
+
+/** Run `a64bpf prog` with explicit output functions (tests). */
+export async function runProg(argv: readonly string[], io: ProgIo): Promise<number> {
+  for (const [words, verb] of Object.entries(VERBS)) {
+    const w = words.split(" ");
+    if (w.every((x, i) => argv[i] === x)) {
+      try {
+        return await verb(argv.slice(w.length), io);
+      } catch (err) {
+        io.err(`a64bpf prog ${words}: ${err instanceof Error ? err.message : String(err)}\n`);
+        return 1;
+      }
+    }
+  }
+  io.err(`${usage()}\n`);
+  return 2;
+}
+
+/** Entry point of `a64bpf prog`; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  return runProg(argv, {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+  });
+}
