@@ -22,6 +22,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "run benchmarks: a64bpf bench [section...] [--json FILE]",
     load: () => import("../harness/bench/main.js"),
   },
+  fuzz: {
+    summary: "differential fuzzing: a64bpf fuzz jit --cases N --seed S",
+    load: () => import("../harness/fuzz/main.js"),
+  },
   "conformance-plugin": {
     summary: "bpf_conformance plugin: program hex on stdin, [MEMORY] [--interpret]",
     load: () => import("../harness/conformance/main.js"),
