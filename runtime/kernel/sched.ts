@@ -30,9 +30,18 @@
  * no priorities or load balancing; migrate_disable pins a task to the CPU
  * it last ran on.
  */
-import { EDEADLK, EINVAL, ETIMEDOUT } from "../errno.js";
+import { EBUSY, EDEADLK, EINVAL, ETIMEDOUT } from "../errno.js";
 import { KernelError } from "../errors.js";
-import { CTX_FP, CTX_LR, CTX_PC, CTX_SP, newContext, type Cpu, type StopReason } from "../machine/cpu.js";
+import {
+  CTX_FP,
+  CTX_LR,
+  CTX_PC,
+  CTX_SP,
+  newContext,
+  type Cpu,
+  type CpuContext,
+  type StopReason,
+} from "../machine/cpu.js";
 import type { Fault } from "../machine/fault.js";
 import type { Machine } from "../machine/machine.js";
 import type { ChoicePoint, SchedChooser } from "./chooser.js";
@@ -61,6 +70,13 @@ export interface SchedEvent {
   ev:
     "switch" | "slice" | "block" | "sleep" | "yield" | "preempt" | "wake" | "exit" | "irq" | "oops" | "call" | "return";
   detail?: string;
+}
+
+/** Scheduler counters at a quiescent point (Scheduler.quiescentState). */
+export interface SchedQuiescentState {
+  readonly now: bigint;
+  readonly nextPid: number;
+  readonly enqueueSeq: number;
 }
 
 /** Why runUntil stopped without its condition becoming true. */
@@ -159,6 +175,49 @@ export class Scheduler {
   /** Forget dead tasks (their stacks are already freed). */
   reap(): void {
     for (let i = this.tasks.length - 1; i >= 0; i--) if (this.tasks[i].state === "dead") this.tasks.splice(i, 1);
+  }
+
+  // --- reset at a quiescent point (race explorer) -------------------------------
+
+  /**
+   * The scheduler's counters at a quiescent point: no task on a CPU, none
+   * runnable or sleeping (every live task blocked). With
+   * {@link restoreQuiescent} a user that brings every other subsystem back
+   * to the same point (the race explorer, between schedules) gets the same
+   * pids, clock and run-queue order as the first time: a schedule replays
+   * bit for bit without booting again. EBUSY when not quiescent.
+   */
+  quiescentState(): SchedQuiescentState {
+    this.#assertQuiescent("quiescentState");
+    return { now: this.now, nextPid: this.#nextPid, enqueueSeq: this.#enqueueSeq };
+  }
+
+  /** Reap dead tasks and restore the counters of {@link quiescentState}; EBUSY when not quiescent. */
+  restoreQuiescent(s: SchedQuiescentState): void {
+    this.#assertQuiescent("restoreQuiescent");
+    this.reap();
+    this.now = s.now;
+    this.#nextPid = s.nextPid;
+    this.#enqueueSeq = s.enqueueSeq;
+  }
+
+  /**
+   * Registers of `task`'s innermost emulated frame: read from its CPU when
+   * that frame is the one loaded there (a running task's newest state),
+   * else its saved context. Undefined for a task without emulated frames.
+   */
+  taskContext(task: Task): CpuContext | undefined {
+    const f = task.topEmu;
+    if (!f) return undefined;
+    if (task.cpu >= 0 && this.#loaded[task.cpu] === f) return this.machine.cpu(task.cpu).saveContext();
+    return f.ctx;
+  }
+
+  #assertQuiescent(what: string): void {
+    const busy = this.curr.some((t) => t !== undefined) || this.#runqueue.length > 0 || this.#sleepers.length > 0;
+    if (busy || this.tasks.some((t) => t.state !== "dead" && t.state !== "blocked")) {
+      throw new KernelError(EBUSY, `${what}: the scheduler is not quiescent`);
+    }
   }
 
   // --- running ----------------------------------------------------------------

@@ -14,6 +14,13 @@ import { HEAP_BASE, HEAP_SIZE } from "./layout.js";
 export const POISON_FREE = 0x6b;
 const MIN_CLASS = 16;
 
+/** Slab bookkeeping at one point (Slab.checkpoint). */
+export interface SlabCheckpoint {
+  readonly brk: bigint;
+  readonly free: ReadonlyMap<number, readonly bigint[]>;
+  readonly sizes: ReadonlyMap<bigint, number>;
+}
+
 export class Slab {
   readonly #machine: Machine;
   readonly #base: bigint;
@@ -72,6 +79,31 @@ export class Slab {
   /** ksize(): usable size of a live allocation. */
   ksize(addr: bigint): number | undefined {
     return this.#sizes.get(addr);
+  }
+
+  /** End of the highest allocation ever made: the heap below it is the used part. */
+  get brk(): bigint {
+    return this.#brk;
+  }
+
+  /**
+   * The allocator's bookkeeping (break, free lists, live sizes), for a reset
+   * to this point with {@link restore}. Memory contents are the caller's
+   * to save: this covers only which addresses kmalloc hands out next.
+   */
+  checkpoint(): SlabCheckpoint {
+    const free = new Map<number, readonly bigint[]>();
+    for (const [cls, list] of this.#free) free.set(cls, [...list]);
+    return { brk: this.#brk, free, sizes: new Map(this.#sizes) };
+  }
+
+  /** Go back to a {@link checkpoint}: the same allocations, in the same order, from here on. */
+  restore(cp: SlabCheckpoint): void {
+    this.#brk = cp.brk;
+    this.#free.clear();
+    for (const [cls, list] of cp.free) this.#free.set(cls, [...list]);
+    this.#sizes.clear();
+    for (const [addr, cls] of cp.sizes) this.#sizes.set(addr, cls);
   }
 
   /** Number of live allocations. */

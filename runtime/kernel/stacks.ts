@@ -12,7 +12,7 @@
  * inside a large Unicorn region copies the whole region, so the guard is a
  * hole rather than a protected page). Freed stacks are reused FIFO.
  */
-import { ENOMEM } from "../errno.js";
+import { EBUSY, ENOMEM } from "../errno.js";
 import { KernelError } from "../errors.js";
 import type { Machine } from "../machine/machine.js";
 import { PAGE_SIZE, PROT_RW } from "../machine/memory.js";
@@ -20,6 +20,12 @@ import { STACKS_BASE, STACKS_SIZE, THREAD_SIZE } from "./layout.js";
 import type { TaskStack } from "./task.js";
 
 const SLOT = THREAD_SIZE + PAGE_SIZE;
+
+/** Stack allocator state at one point (StackAllocator.checkpoint). */
+export interface StackCheckpoint {
+  readonly free: readonly TaskStack[];
+  readonly next: number;
+}
 
 export class StackAllocator {
   readonly #machine: Machine;
@@ -50,6 +56,39 @@ export class StackAllocator {
 
   free(stack: TaskStack): void {
     this.#free.push(stack);
+  }
+
+  /**
+   * Which stacks alloc() hands out next, for {@link restore}. Stack
+   * contents need no saving: alloc() zeroes a stack before handing it out.
+   */
+  checkpoint(): StackCheckpoint {
+    return { free: [...this.#free], next: this.#next };
+  }
+
+  /**
+   * Go back to a {@link checkpoint} once every stack allocated since has
+   * been freed. Stacks mapped since (they cannot be unmapped) join the
+   * free list after the checkpoint's, lowest first: exactly the order in
+   * which alloc() would have mapped them, so the next allocations are the
+   * same as after the checkpoint. EBUSY when a stack is still in use.
+   */
+  restore(cp: StackCheckpoint): void {
+    const firstNew = this.#base + BigInt(cp.next * SLOT);
+    const free = new Set<bigint>(this.#free.map((s) => s.guard));
+    const extra = this.#free.filter((s) => s.guard >= firstNew).sort((a, b) => (a.guard < b.guard ? -1 : 1));
+    if (
+      extra.length !== this.#next - cp.next ||
+      cp.free.some((s) => !free.has(s.guard)) ||
+      free.size !== cp.free.length + extra.length
+    ) {
+      throw new KernelError(
+        EBUSY,
+        "task stacks: cannot restore while stacks allocated since the checkpoint are in use",
+      );
+    }
+    this.#free.length = 0;
+    this.#free.push(...cp.free, ...extra);
   }
 
   /** Is `addr` in the guard page of some stack? */

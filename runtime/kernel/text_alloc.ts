@@ -43,6 +43,18 @@ export interface FreedText {
   readonly freedAt: bigint;
 }
 
+/** Text allocator state at one point (TextAllocator.checkpoint). */
+export interface TextAllocCheckpoint {
+  readonly cursor: number;
+  /** Chunk states below the high-water mark. */
+  readonly chunks: Uint8Array;
+  readonly live: readonly TextAllocation[];
+  readonly freed: readonly FreedText[];
+  readonly high: number;
+  readonly allocs: number;
+  readonly frees: number;
+}
+
 export class TextAllocator {
   readonly name: string;
   readonly base: bigint;
@@ -53,6 +65,8 @@ export class TextAllocator {
   readonly #live = new Map<bigint, TextAllocation>();
   readonly #freed: FreedText[] = [];
   #cursor = 0;
+  /** One past the highest chunk ever allocated. */
+  #high = 0;
   readonly #now: () => bigint;
   /** Allocations and frees (for leak checks). */
   allocs = 0;
@@ -130,6 +144,43 @@ export class TextAllocator {
     return undefined;
   }
 
+  /** End of the highest chunk ever allocated: the pool above it was never used. */
+  get highWater(): bigint {
+    return this.base + BigInt(this.#high * TEXT_CHUNK);
+  }
+
+  /**
+   * The allocator's bookkeeping (cursor, chunk states, live and freed
+   * lists, counters), for a reset to this point with {@link restore}.
+   * Memory contents are the caller's to save.
+   */
+  checkpoint(): TextAllocCheckpoint {
+    return {
+      cursor: this.#cursor,
+      chunks: this.#chunks.slice(0, this.#high),
+      live: [...this.#live.values()],
+      freed: [...this.#freed],
+      high: this.#high,
+      allocs: this.allocs,
+      frees: this.frees,
+    };
+  }
+
+  /** Go back to a {@link checkpoint}: the same addresses, in the same order, from here on. */
+  restore(cp: TextAllocCheckpoint): void {
+    this.#cursor = cp.cursor;
+    // Chunks above both high-water marks were never used: they are 0 already.
+    this.#chunks.set(cp.chunks);
+    if (this.#high > cp.high) this.#chunks.fill(0, cp.high, this.#high);
+    this.#live.clear();
+    for (const a of cp.live) this.#live.set(a.addr, a);
+    this.#freed.length = 0;
+    this.#freed.push(...cp.freed);
+    this.#high = cp.high;
+    this.allocs = cp.allocs;
+    this.frees = cp.frees;
+  }
+
   /** Live allocations (leak checks). */
   live(): TextAllocation[] {
     return [...this.#live.values()];
@@ -137,6 +188,7 @@ export class TextAllocator {
 
   #take(start: number, n: number, name: string): TextAllocation {
     this.#chunks.fill(1, start, start + n);
+    if (start + n > this.#high) this.#high = start + n;
     const addr = this.base + BigInt(start * TEXT_CHUNK);
     const a: TextAllocation = { addr, size: n * TEXT_CHUNK, name };
     this.#fillBreak(addr, a.size);
