@@ -87,10 +87,13 @@ export function parseProbeTraceArg(text: string): ProbeTraceArg {
   }
   const outer: ProbeTraceArgRef[] = [];
   for (;;) {
-    const m = /^([+-])(u?)(0[xX][0-9a-fA-F]+|\d+)\(/.exec(rest);
+    // "+8(", "-8(", "+u8(" and "+u-8(" (perf prints a user offset as "+u%ld").
+    const m = /^(?:\+u(-?)|([+-]))(0[xX][0-9a-fA-F]+|\d+)\(/.exec(rest);
     if (!m) break;
+    const user = m[2] === undefined;
+    const negative = user ? m[1] === "-" : m[2] === "-";
     const magnitude = BigInt(m[3]);
-    outer.push({ offset: m[1] === "-" ? -magnitude : magnitude, ...(m[2] ? { userAccess: true } : {}) });
+    outer.push({ offset: negative ? -magnitude : magnitude, ...(user ? { userAccess: true } : {}) });
     rest = rest.slice(m[0].length);
   }
   const closing = ")".repeat(outer.length);
