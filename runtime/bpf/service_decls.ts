@@ -20,8 +20,48 @@ export const HELPER_SERVICE_BASE = 0x200;
 /** kfuncs are numbered from here. */
 export const KFUNC_SERVICE_BASE = 0x400;
 
-/** Helpers (uapi `enum bpf_func_id` names without the `BPF_FUNC_` prefix, kernel function names). */
-export const BPF_HELPER_SERVICES: readonly ServiceDecl[] = [];
+function helper(id: number, name: string, proto: string): ServiceDecl {
+  return { nr: HELPER_SERVICE_BASE + id, name, proto };
+}
+
+/**
+ * Helpers implemented in TypeScript (runtime/bpf/helpers), by uapi id, under
+ * the kernel's function names (BPF_CALL_x(bpf_map_lookup_elem, ...) defines
+ * `bpf_map_lookup_elem`; get_prandom_u32 is `bpf_user_rnd_u32`, get_func_ip
+ * for tracing programs `bpf_get_func_ip_tracing`). Prototypes use u64 as
+ * BPF_CALL does. bpf_tail_call is inlined by the JIT and
+ * bpf_get_func_arg/_ret/_arg_cnt by the verifier, so they have no stub.
+ */
+export const BPF_HELPER_SERVICES: readonly ServiceDecl[] = [
+  helper(1, "bpf_map_lookup_elem", "unsigned long long bpf_map_lookup_elem(void *map, void *key)"),
+  helper(
+    2,
+    "bpf_map_update_elem",
+    "unsigned long long bpf_map_update_elem(void *map, void *key, void *value, unsigned long long flags)",
+  ),
+  helper(3, "bpf_map_delete_elem", "unsigned long long bpf_map_delete_elem(void *map, void *key)"),
+  helper(5, "bpf_ktime_get_ns", "unsigned long long bpf_ktime_get_ns(void)"),
+  helper(
+    6,
+    "bpf_trace_printk",
+    "unsigned long long bpf_trace_printk(char *fmt, unsigned int fmt_size, unsigned long long a1, unsigned long long a2, unsigned long long a3)",
+  ),
+  helper(7, "bpf_user_rnd_u32", "unsigned long long bpf_user_rnd_u32(void)"),
+  helper(8, "bpf_get_smp_processor_id", "unsigned long long bpf_get_smp_processor_id(void)"),
+  helper(14, "bpf_get_current_pid_tgid", "unsigned long long bpf_get_current_pid_tgid(void)"),
+  helper(
+    113,
+    "bpf_probe_read_kernel",
+    "unsigned long long bpf_probe_read_kernel(void *dst, unsigned int size, const void *unsafe_ptr)",
+  ),
+  helper(
+    115,
+    "bpf_probe_read_kernel_str",
+    "unsigned long long bpf_probe_read_kernel_str(void *dst, unsigned int size, const void *unsafe_ptr)",
+  ),
+  helper(125, "bpf_ktime_get_boot_ns", "unsigned long long bpf_ktime_get_boot_ns(void)"),
+  helper(173, "bpf_get_func_ip_tracing", "unsigned long long bpf_get_func_ip_tracing(void *ctx)"),
+];
 
 /** kfuncs (bpf_throw, ...). */
 export const BPF_KFUNC_SERVICES: readonly ServiceDecl[] = [];

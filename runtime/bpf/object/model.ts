@@ -103,6 +103,8 @@ export interface ObjMap {
   readonly btfValueTypeId: number;
   /** Initial value of a global-data map (the section bytes; zeros for .bss). */
   initial: Uint8Array | undefined;
+  /** Global data: variable offsets from the symbol table (btf_fixup_datasec). */
+  readonly varOffsets: ReadonlyMap<string, number>;
   /** __array(values, ...) initial slots of a prog array: slot → program name. */
   readonly initSlots: ReadonlyMap<number, string>;
 }

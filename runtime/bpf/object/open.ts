@@ -36,6 +36,7 @@ import {
   STB_LOCAL,
   STB_WEAK,
   STT_FUNC,
+  STT_OBJECT,
   STT_SECTION,
   type ElfFile,
   type ElfRelocationSection,
@@ -339,6 +340,7 @@ function btfMaps(c: Collected): ObjMap[] {
       btfKeyTypeId: d.keyTypeId,
       btfValueTypeId: d.valueTypeId,
       initial: undefined,
+      varOffsets: new Map<string, number>(),
       initSlots: new Map<number, string>(),
     };
   });
@@ -363,6 +365,11 @@ function dataMaps(c: Collected): ObjMap[] {
       btfKeyTypeId: 0,
       btfValueTypeId: ds?.id ?? 0,
       initial,
+      varOffsets: new Map(
+        sectionSymbols(c.elf, sec.index)
+          .filter((s) => s.type === STT_OBJECT && s.name !== "")
+          .map((s) => [s.name, Number(s.value)] as const),
+      ),
       initSlots: new Map<number, string>(),
     };
   });
@@ -433,6 +440,7 @@ function kconfigMap(c: Collected, externs: ObjExtern[]): ObjMap[] {
       btfKeyTypeId: 0,
       btfValueTypeId: datasecOf(c.btf, KCONFIG_SEC)?.id ?? 0,
       initial: new Uint8Array(size),
+      varOffsets: new Map(kcfg.map((e) => [e.name, e.kcfgOff] as const)),
       initSlots: new Map<number, string>(),
     },
   ];

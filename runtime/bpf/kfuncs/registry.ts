@@ -1,0 +1,111 @@
+/**
+ * The kfunc registry (kernel/bpf/btf.c register_btf_kfunc_id_set,
+ * btf_kfunc_id_set_contains; the BTF_KFUNCS_START/BTF_ID_FLAGS sets): which
+ * kernel functions BPF programs may call, with their KF_* flags. The
+ * prototype of each one comes from the BTF of the image that defines it
+ * (vmlinux or a module), so a kfunc is typed exactly as the kernel's C.
+ *
+ *   name ──registry──► KF flags, program types
+ *   name ──BTF objects (vmlinux = 1, modules)──► (btf obj, FUNC id, FUNC_PROTO)
+ *   name ──kallsyms──► address the JIT calls
+ *
+ * Defaults: the bpf_testmod kfuncs of the simulated kernel. The exceptions
+ * issue registers bpf_throw (a TypeScript service, see service_decls.ts).
+ */
+import { EEXIST, ENOENT } from "../../errno.js";
+import { BpfError } from "../../errors.js";
+import type { Btf } from "../btf/btf.js";
+import type { BtfFuncProto } from "../btf/types.js";
+
+/** BTF_ID_FLAGS(func, name, flags). */
+export interface KfuncDef {
+  readonly name: string;
+  /** KF_SLEEPABLE. */
+  readonly sleepable?: boolean;
+  /** KF_DESTRUCTIVE. */
+  readonly destructive?: boolean;
+  /** KF_RET_NULL. */
+  readonly retNull?: boolean;
+  /** Program types that may call it (the kfunc set's hook); undefined: all. */
+  readonly progTypes?: readonly number[];
+}
+
+/** A BTF object of the running kernel (struct btf with its btf_obj_id). */
+export interface KernelBtfObject {
+  readonly objId: number;
+  readonly name: string;
+  readonly btf: Btf;
+}
+
+/** A kfunc found in the kernel's BTF. */
+export interface ResolvedKfunc {
+  readonly def: KfuncDef;
+  readonly obj: KernelBtfObject;
+  readonly btfId: number;
+  readonly proto: BtfFuncProto;
+}
+
+/** The registered kfunc id sets. */
+export class KfuncRegistry {
+  readonly #defs = new Map<string, KfuncDef>();
+
+  /** register_btf_kfunc_id_set(): add definitions (EEXIST for a name registered twice). */
+  register(...defs: readonly KfuncDef[]): void {
+    for (const d of defs) {
+      if (this.#defs.has(d.name)) throw new BpfError(EEXIST, `kfunc already registered: ${d.name}`);
+      this.#defs.set(d.name, d);
+    }
+  }
+
+  /** The definition of `name`, if it is a registered kfunc. */
+  get(name: string): KfuncDef | undefined {
+    return this.#defs.get(name);
+  }
+
+  /** Registered names. */
+  names(): string[] {
+    return [...this.#defs.keys()];
+  }
+}
+
+/** The bpf_testmod kfuncs (bpf_testmod_common_kfunc_ids / bpf_testmod_check_kfunc_ids). */
+export const BPF_TESTMOD_KFUNCS: readonly KfuncDef[] = [
+  { name: "bpf_kfunc_common_test" },
+  { name: "bpf_kfunc_call_test1" },
+  { name: "bpf_kfunc_call_test2" },
+  { name: "bpf_kfunc_call_test3" },
+  { name: "bpf_kfunc_call_test4" },
+  { name: "bpf_kfunc_call_test5" },
+  { name: "bpf_kfunc_call_stack_arg" },
+];
+
+/** A registry with the default sets. */
+export function defaultKfuncRegistry(): KfuncRegistry {
+  const r = new KfuncRegistry();
+  r.register(...BPF_TESTMOD_KFUNCS);
+  return r;
+}
+
+/** Find FUNC `name` in the kernel's BTF objects, vmlinux first (libbpf find_ksym_btf_id). */
+export function findKernelFunc(
+  objs: readonly KernelBtfObject[],
+  name: string,
+): { obj: KernelBtfObject; btfId: number; proto: BtfFuncProto } | undefined {
+  for (const obj of objs) {
+    const f = obj.btf.find(name, "func");
+    if (!f) continue;
+    const proto = obj.btf.type(f.type);
+    if (proto.kind !== "func_proto") continue;
+    return { obj, btfId: f.id, proto };
+  }
+  return undefined;
+}
+
+/** Resolve a registered kfunc against the kernel's BTF (ENOENT when either is missing). */
+export function resolveKfunc(reg: KfuncRegistry, objs: readonly KernelBtfObject[], name: string): ResolvedKfunc {
+  const def = reg.get(name);
+  const found = findKernelFunc(objs, name);
+  if (!found) throw new BpfError(ENOENT, `extern (func ksym) '${name}': not found in kernel or module BTFs`);
+  if (!def) throw new BpfError(ENOENT, `calling kernel function ${name} is not allowed`);
+  return { def, ...found };
+}

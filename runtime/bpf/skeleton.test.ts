@@ -1,0 +1,210 @@
+import test from "ava";
+import { EACCES, EBUSY, EINVAL, ESRCH } from "../errno.js";
+import { bpfSys } from "./loader/bpf_sys.js";
+import { ObjectError } from "./object/errors.js";
+import { buildBpfProg } from "./progs_build.js";
+import { BpfObject, openAndLoad } from "./skeleton.js";
+import { PKT_V4 } from "./test_run.js";
+import { bootBpfKernel } from "./testing.js";
+import { compileBpfSnippet, PROLOGUE } from "./object/test_util.js";
+
+/** Kernel state that must come back to its start after destroy(). */
+function snapshot(k: ReturnType<typeof bootBpfKernel>["kernel"]) {
+  return {
+    slab: k.slab.live,
+    text: k.bpfText.live().length,
+    fds: bpfSys(k).openFds.length,
+    ksyms: k.kallsyms.bpfSymbols().length,
+  };
+}
+
+function loaded(obj: BpfObject | ObjectError): BpfObject {
+  if (obj instanceof ObjectError) throw obj;
+  return obj;
+}
+
+test("a tc program with globals, an array map, a hash map, subprograms and helpers runs and is read back", (t) => {
+  const { kernel: k } = bootBpfKernel();
+  try {
+    const before = snapshot(k);
+    const obj = loaded(openAndLoad(k, "test_loader_tc"));
+    t.is(obj.rodata!.multiplier, 3);
+    t.is(obj.data!.data_var, 7);
+    const prog = obj.program("tc_prog");
+    t.regex(prog.prog!.jited.symbol, /^bpf_prog_[0-9a-f]{16}_tc_prog$/);
+    t.is(k.kallsyms.addressOf(prog.prog!.jited.symbol), prog.prog!.bpfFunc, "ksym in kallsyms");
+    for (let i = 1; i <= 3; i++) {
+      const r = prog.testRun({ dataIn: PKT_V4 });
+      // global_sub(ntohs(ETH_P_IP) & 0xff) = 0x00 + 1
+      t.is(r.retval, 1, `run ${i} retval`);
+      t.deepEqual(r.dataOut, PKT_V4, "packet unchanged");
+    }
+    t.is(obj.bss!.runs, 3n, "runs++ three times (u64: bigint)");
+    t.is(obj.bss!.last_len, 54, "skb->len of pkt_v4");
+    // counts[0] += scale(len) = len * multiplier + data_var = 54 * 3 + 7, three times.
+    const counts = obj.map("counts").map!;
+    t.deepEqual(counts.lookup(new Uint8Array(4)), new Uint8Array([0xfb, 0x01, 0, 0, 0, 0, 0, 0]), "507 = 3 * 169");
+    // by_proto[0x800]: created by the first run (BPF_NOEXIST), then incremented twice.
+    const byProto = obj.map("by_proto").map!;
+    const key = new Uint8Array([0x00, 0x08, 0, 0]);
+    t.deepEqual(byProto.getNextKey(undefined), key);
+    t.deepEqual(byProto.lookup(key), new Uint8Array([3, 0, 0, 0, 0, 0, 0, 0]));
+    // Globals are writable through the skeleton while loaded; .rodata is frozen.
+    obj.data!.data_var = 100;
+    prog.testRun({ dataIn: PKT_V4 });
+    const c4 = counts.lookup(new Uint8Array(4))!;
+    t.is(
+      new DataView(c4.buffer, c4.byteOffset).getUint32(0, true),
+      507 + 54 * 3 + 100,
+      "the program read the new data_var",
+    );
+    t.throws(
+      () => {
+        obj.rodata!.multiplier = 4;
+      },
+      { message: /read-only after load/ },
+    );
+    obj.destroy();
+    t.deepEqual(snapshot(k), before, "destroy freed maps, programs, JIT text and ksyms");
+    t.deepEqual(k.oopses, []);
+  } finally {
+    k.close();
+  }
+});
+
+test(".rodata set before load changes what the verified program computes", (t) => {
+  const { kernel: k } = bootBpfKernel();
+  try {
+    const obj = BpfObject.open(buildBpfProg("test_loader_tc").bytes, { objectName: "test_loader_tc" });
+    obj.rodata!.multiplier = 10;
+    obj.load(k);
+    obj.program("tc_prog").testRun({ dataIn: PKT_V4 });
+    const v = obj.map("counts").map!.lookup(new Uint8Array(4))!;
+    t.is(new DataView(v.buffer, v.byteOffset).getUint32(0, true), 54 * 10 + 7);
+    obj.destroy();
+  } finally {
+    k.close();
+  }
+});
+
+test("fentry and fexit programs attach through the trampoline and see arguments, return values and the IP", (t) => {
+  const { kernel: k } = bootBpfKernel();
+  try {
+    const before = snapshot(k);
+    const obj = loaded(openAndLoad(k, "test_loader_tracing"));
+    t.is(obj.attach(), 0);
+    const r = obj.program("fentry1").testRun();
+    t.deepEqual(r, { retval: 0, duration: 0 });
+    const bss = obj.bss!;
+    t.is(bss.fentry1_a, 1n, "bpf_fentry_test1(1)");
+    t.is(bss.fentry2_b, 3n, "bpf_fentry_test2(2, 3)");
+    t.is(bss.fexit1_ret, 2n);
+    t.is(bss.fexit2_nargs, 2n, "bpf_get_func_arg_cnt");
+    t.is(bss.fexit2_arg1, 3n, "bpf_get_func_arg(ctx, 1)");
+    t.is(bss.fexit2_ret, 5n, "bpf_get_func_ret");
+    t.is(bss.fexit2_ip, k.symbolAddress("bpf_fentry_test2"), "bpf_get_func_ip");
+    // A bpf_testmod function (module BTF), triggered like trigger_module_test_read().
+    k.call("bpf_testmod_test_read", [0n, 0n, 0n, 0n, 0n, 1n]);
+    t.is(bss.testmod7_g, 22n, "bpf_testmod_fentry_test7(16..22): g");
+    // Attaching an attached program again is -EBUSY, with libbpf's context.
+    const e = t.throws(() => obj.program("fentry1").attach(), { instanceOf: ObjectError });
+    t.is(e?.errno, EBUSY);
+    t.regex(e!.message, /^libbpf: prog 'fentry1': failed to attach: -EBUSY/);
+    obj.destroy();
+    t.is(k.call("bpf_fentry_test1", [1n]), 2n, "detached");
+    t.deepEqual(snapshot(k), before, "nothing leaked (trampolines torn down, programs and maps freed)");
+    t.deepEqual(k.oopses, []);
+    t.deepEqual(k.bugs.reports, []);
+  } finally {
+    k.close();
+  }
+});
+
+test("the verifier rejects an argument past the function's arity and writes to r10, naming the instruction", (t) => {
+  const { kernel: k } = bootBpfKernel();
+  try {
+    const bytes = buildBpfProg("test_loader_tracing").bytes;
+    const before = snapshot(k);
+    const cases = [
+      {
+        name: "past_last_arg",
+        errno: EACCES,
+        msg: "libbpf: prog 'past_last_arg': failed to load: -EACCES: invalid bpf_context access off=8 size=8: insn 0: (79) r1 = *(u64 *)(r1 +8)",
+        log: [
+          "0: (79) r1 = *(u64 *)(r1 +8)\nfunc 'bpf_fentry_test1' doesn't have 2-th argument\ninvalid bpf_context access off=8 size=8\n",
+        ],
+      },
+      {
+        name: "write_r10",
+        errno: EACCES,
+        msg: "libbpf: prog 'write_r10': failed to load: -EACCES: frame pointer is read only: insn 0: (b7) r10 = 0",
+        log: ["0: (b7) r10 = 0\nframe pointer is read only\n"],
+      },
+    ];
+    for (const c of cases) {
+      const obj = BpfObject.open(bytes, { objectName: "test_loader_tracing" });
+      for (const p of obj.programs) p.autoload = p.name === c.name;
+      const e = t.throws(() => obj.load(k), { instanceOf: ObjectError });
+      t.is(e?.errno, c.errno, c.name);
+      t.is(e?.message, c.msg);
+      for (const l of c.log) t.true(obj.program(c.name).log.includes(l), `${c.name} log:\n${obj.program(c.name).log}`);
+      t.regex(obj.program(c.name).log, /processed 1 insns \(limit 1000000\)/);
+      t.false(obj.loaded);
+      t.deepEqual(snapshot(k), before, `${c.name}: a failed load leaves nothing behind`);
+    }
+  } finally {
+    k.close();
+  }
+});
+
+test("load errors: unknown attach targets, missing extern, unknown section, with libbpf's wording and errno", (t) => {
+  const { kernel: k } = bootBpfKernel();
+  try {
+    const before = snapshot(k);
+    const noTarget = compileBpfSnippet(
+      "loader_notarget",
+      `${PROLOGUE}
+SEC("fentry/no_such_kernel_function") int BPF_PROG(p) { return 0; }
+`,
+    );
+    const e1 = openAndLoad(k, noTarget.bytes, { objectName: "loader_notarget" });
+    t.true(e1 instanceof ObjectError);
+    t.is((e1 as ObjectError).errno, ESRCH);
+    t.is(
+      (e1 as ObjectError).message,
+      "libbpf: prog 'p': failed to find kernel BTF type ID of 'no_such_kernel_function': -ESRCH",
+    );
+    const strongKcfg = compileBpfSnippet(
+      "loader_kcfg",
+      `${PROLOGUE}
+extern int CONFIG_NOT_THERE __kconfig;
+extern int LINUX_KERNEL_VERSION __kconfig;
+extern bool CONFIG_MAYBE __kconfig __weak;
+int ver = 0, maybe = 1;
+SEC("tc") int p(struct __sk_buff *skb) { ver = LINUX_KERNEL_VERSION; maybe = CONFIG_MAYBE; return CONFIG_NOT_THERE; }
+`,
+    );
+    const e2 = openAndLoad(k, strongKcfg.bytes, { objectName: "loader_kcfg" });
+    t.is((e2 as ObjectError).message, "libbpf: extern 'CONFIG_NOT_THERE' (strong): not resolved");
+    t.is((e2 as ObjectError).errno, ESRCH);
+    const ok = openAndLoad(k, strongKcfg.bytes, { objectName: "loader_kcfg", kconfig: { CONFIG_NOT_THERE: "42" } });
+    t.true(ok instanceof BpfObject);
+    const o = ok as BpfObject;
+    t.is(o.program("p").testRun({ dataIn: PKT_V4 }).retval, 42);
+    t.is(o.bss!.ver, (6 << 16) | (16 << 8), "LINUX_KERNEL_VERSION = KERNEL_VERSION(6, 16, 0)");
+    t.is(o.data!.maybe, 0, "a missing weak extern is zero");
+    o.destroy();
+    const unknown = compileBpfSnippet(
+      "loader_unknownsec",
+      `${PROLOGUE}
+SEC("frobnicate/x") int p(void *ctx) { return 0; }
+`,
+    );
+    const e3 = openAndLoad(k, unknown.bytes, { objectName: "loader_unknownsec" });
+    t.is((e3 as ObjectError).message, "libbpf: prog 'p': missing BPF prog type, check ELF section name 'frobnicate/x'");
+    t.is((e3 as ObjectError).errno, EINVAL);
+    t.deepEqual(snapshot(k), before);
+  } finally {
+    k.close();
+  }
+});

@@ -1,0 +1,224 @@
+/**
+ * bpf_check() (kernel/bpf/verifier.c): the order of the passes and the
+ * result the loader and the JIT use.
+ *
+ *   ld_imm64 shape ─► check_subprogs ─► exception callback (decl tag)
+ *     ─► check_cfg (reachability from insn 0 and the callback)
+ *     ─► do_check: the main program from insn 0 (R1 = ctx), then every
+ *        global function on its own (arguments from its BTF)
+ *     ─► check_max_stack_depth (combined stack of a call chain ≤ 512)
+ *     ─► convert_ctx_accesses, do_misc_fixups
+ *     ─► "processed N insns (limit 1000000) ..." in the log
+ *
+ * Failures throw a VerifierError: the kernel's message as `reason`, the
+ * rejected instruction in the message, the log (level 1 or the level asked
+ * for) in `log`, errno EINVAL / EACCES / E2BIG as the kernel returns.
+ *
+ * What is and is not checked is listed in ARCHITECTURE.md ("Verifier").
+ */
+import { EACCES, EINVAL } from "../../errno.js";
+import { formatInsnWithCode } from "../format.js";
+import { BPF_COMPLEXITY_LIMIT_INSNS, BPF_PSEUDO_CALL, MAX_BPF_STACK, opInfo } from "../opcodes.js";
+import { BPF_PROG_TYPE_EXT } from "../object/uapi.js";
+import { checkCfg, checkSubprogs, CfgError, ldImm64Halves } from "./cfg.js";
+import { Reject, type Checker, type InsnAux } from "./checker.js";
+import { doCheck, mainEntryRegs, type CheckStats } from "./do_check.js";
+import type { SubprogInfo, VerifierInput, VerifierResult } from "./env.js";
+import { convertCtxAccesses, doMiscFixups, type Patchable } from "./fixups.js";
+import { BPF_LOG_LEVEL1, VerifierError, VerifierLog } from "./log.js";
+import { pointer, UNKNOWN_SCALAR } from "./reg_state.js";
+import { newFuncState, type VerifierState } from "./state.js";
+
+const EXCEPTION_CB_TAG = "exception_callback:";
+
+function subprogInfos(input: VerifierInput, starts: readonly number[]): SubprogInfo[] {
+  return starts.map((start, i) => {
+    const f = input.funcs?.find((x) => x.start === start);
+    return {
+      start,
+      stackDepth: 0,
+      name: f?.name ?? (i === 0 ? input.progName : `F${i}`),
+      global: i > 0 && (f?.global ?? false),
+      isExceptionCb: false,
+    };
+  });
+}
+
+/** The exception callback named by the main function's decl tag (the exceptions issue adds its rules). */
+function markExceptionCb(input: VerifierInput, subprogs: SubprogInfo[]): number | undefined {
+  const main = input.funcs?.find((f) => f.start === 0);
+  const tags = (main?.declTags ?? []).filter((t) => t.startsWith(EXCEPTION_CB_TAG));
+  if (tags.length === 0) return undefined;
+  if (tags.length > 1) throw new Reject("multiple exception callback tags for main subprog", EINVAL);
+  const name = tags[0].slice(EXCEPTION_CB_TAG.length);
+  const sp = subprogs.find((s) => s.name === name);
+  if (!sp) throw new Reject(`exception callback '${name}' could not be found in BTF`, EINVAL);
+  if (!sp.global) throw new Reject(`exception callback '${name}' must have global linkage`, EINVAL);
+  sp.isExceptionCb = true;
+  return sp.start;
+}
+
+/** The entry state of a global function: arguments from its BTF (btf_prepare_func_args). */
+function globalEntryState(input: VerifierInput, sp: SubprogInfo): VerifierState {
+  const frame = newFuncState(0, -1, sp.start);
+  frame.regs[10] = pointer("fp", { frameno: 0 });
+  const f = input.funcs?.find((x) => x.start === sp.start);
+  const btf = input.btf;
+  const func = f && btf ? btf.type(f.btfId) : undefined;
+  const proto = func?.kind === "func" && btf ? btf.type(func.type) : undefined;
+  if (proto?.kind === "func_proto" && btf) {
+    proto.params.forEach((p, i) => {
+      if (i >= 5) return;
+      const t = btf.resolved(p.type);
+      if (t.kind === "ptr") {
+        const pointee = btf.resolved(t.type);
+        const isCtx =
+          pointee.kind === "struct" &&
+          ["__sk_buff", "xdp_md", "pt_regs", "bpf_raw_tracepoint_args"].includes(pointee.name);
+        frame.regs[i + 1] = isCtx
+          ? pointer("ctx")
+          : pointer("mem", {
+              maybeNull: true,
+              id: 1000 + i,
+              memSize: pointee.kind === "void" ? 0 : btf.sizeof(pointee.id),
+            });
+      } else {
+        frame.regs[i + 1] = UNKNOWN_SCALAR;
+      }
+    });
+  } else {
+    frame.regs[1] = pointer("ctx");
+  }
+  return { frames: [frame], parent: undefined };
+}
+
+/** Static callees of each subprogram. */
+function callGraph(insns: VerifierInput["insns"], subprogs: SubprogInfo[]): number[][] {
+  const idxOf = (start: number) => subprogs.findIndex((s) => s.start === start);
+  return subprogs.map((sp, s) => {
+    const end = s + 1 < subprogs.length ? subprogs[s + 1].start : insns.length;
+    const out: number[] = [];
+    for (let i = sp.start; i < end; i++) {
+      const insn = insns[i];
+      if (opInfo(insn.code).kind === "call" && insn.src === BPF_PSEUDO_CALL) out.push(idxOf(i + 1 + insn.imm));
+      if (opInfo(insn.code).kind === "ldimm64") i++;
+    }
+    return out;
+  });
+}
+
+/** check_max_stack_depth(): the deepest call chain from each root. */
+function checkMaxStackDepth(insns: VerifierInput["insns"], subprogs: SubprogInfo[]): void {
+  const graph = callGraph(insns, subprogs);
+  const round = (d: number) => Math.ceil(Math.max(d, 0) / 16) * 16;
+  const walk = (s: number, depth: number, frames: number, seen: Set<number>): void => {
+    const d = depth + round(subprogs[s].stackDepth);
+    if (d > MAX_BPF_STACK) throw new Reject(`combined stack size of ${frames} calls is ${d}. Too large`, EACCES);
+    for (const callee of graph[s]) {
+      if (callee < 0 || seen.has(callee)) continue;
+      seen.add(callee);
+      walk(callee, d, frames + 1, seen);
+      seen.delete(callee);
+    }
+  };
+  subprogs.forEach((sp, s) => {
+    if (s === 0 || sp.global || sp.isExceptionCb) walk(s, 0, 1, new Set([s]));
+  });
+}
+
+function statsLine(stats: CheckStats): string {
+  return (
+    `processed ${stats.insnProcessed} insns (limit ${BPF_COMPLEXITY_LIMIT_INSNS}) ` +
+    `max_states_per_insn ${stats.maxStatesPerInsn} total_states ${stats.totalStates} ` +
+    `peak_states ${stats.totalStates} mark_read 0\n`
+  );
+}
+
+/**
+ * bpf_check(): verify `input` and return the rewritten program, or throw a
+ * VerifierError with the kernel's message and the log.
+ */
+export function bpfCheck(input: VerifierInput): VerifierResult {
+  const requested = input.logLevel ?? 0;
+  const log = new VerifierLog(requested & 3 ? requested : requested | BPF_LOG_LEVEL1);
+  const insns = input.insns.slice();
+  const stats: CheckStats = { insnProcessed: 0, totalStates: 0, peakStates: 0, maxStatesPerInsn: 0 };
+  const aux: InsnAux[] = insns.map(() => ({ seen: false }));
+  let c: Checker | undefined;
+  try {
+    if (insns.length === 0) throw new Reject("empty program", EINVAL);
+    if (insns.length > BPF_COMPLEXITY_LIMIT_INSNS) throw new Reject(`program too large: ${insns.length} insns`, EINVAL);
+    const second = ldImm64Halves(insns);
+    const starts = checkSubprogs(insns, second);
+    const subprogs = subprogInfos(input, starts);
+    const cb = markExceptionCb(input, subprogs);
+    checkCfg(insns, second, cb === undefined ? [0] : [0, cb]);
+    const progType =
+      input.progType === BPF_PROG_TYPE_EXT ? (input.extTargetProgType ?? input.progType) : input.progType;
+    c = {
+      input,
+      insns,
+      log,
+      subprogs,
+      aux,
+      progType,
+      cur: { frames: [], parent: undefined },
+      insnIdx: 0,
+      nextId: 0,
+      callGetFuncIp: false,
+      exceptionBoundary: false,
+      usedMaps: new Set(),
+      scratched: new Set(),
+    };
+    const main = newFuncState(0, -1, 0);
+    main.regs = mainEntryRegs();
+    doCheck(c, 0, { frames: [main], parent: undefined }, stats);
+    for (const sp of subprogs) {
+      if (sp.start === 0 || !(sp.global || sp.isExceptionCb)) continue;
+      log.line(`Validating ${sp.name}() func#${subprogs.indexOf(sp)}...`);
+      doCheck(c, sp.start, globalEntryState(input, sp), stats);
+    }
+    c.insnIdx = 0;
+    checkMaxStackDepth(insns, subprogs);
+    if (cb !== undefined) c.exceptionBoundary = true;
+  } catch (err) {
+    if (err instanceof Reject || err instanceof CfgError) {
+      const idx = err instanceof Reject ? err.insnIdx : err.insnIdx;
+      const errno = err instanceof Reject ? err.errno : EINVAL;
+      log.always(`${err.message}\n`);
+      log.always(statsLine(stats));
+      const text = idx !== undefined && idx >= 0 && idx < insns.length ? safeText(insns, idx) : undefined;
+      throw new VerifierError(err.message, { errno, log: log.text, insnIdx: idx, insnText: text });
+    }
+    throw err;
+  }
+  const p: Patchable = {
+    insns,
+    aux,
+    lineInfo: [...(input.lineInfo ?? [])],
+    subprogStarts: c.subprogs.map((s) => s.start),
+  };
+  convertCtxAccesses(p);
+  doMiscFixups(p, { progType: input.progType, expectedAttachType: input.expectedAttachType });
+  log.write(statsLine(stats));
+  const subprogs = c.subprogs.map((s, i) => ({ ...s, start: p.subprogStarts[i] }));
+  return {
+    insns: p.insns,
+    subprogs,
+    log: requested ? log.text : "",
+    insnProcessed: stats.insnProcessed,
+    callGetFuncIp: c.callGetFuncIp,
+    probeMem: p.aux.flatMap((a, i) => (a.probeMem ? [i] : [])),
+    usedMaps: [...c.usedMaps],
+    lineInfo: p.lineInfo,
+    exceptionBoundary: c.exceptionBoundary,
+  };
+}
+
+function safeText(insns: VerifierInput["insns"], idx: number): string {
+  try {
+    return formatInsnWithCode(insns, idx);
+  } catch {
+    return `(${insns[idx].code.toString(16)})`;
+  }
+}
