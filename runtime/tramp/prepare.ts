@@ -111,6 +111,12 @@ export interface TrampSpec {
   trampExit: bigint;
   /** Emit `bti jc` first (CONFIG_ARM64_BTI_KERNEL). */
   bti?: boolean;
+  /**
+   * TEST ONLY: do not copy argument `dropArg` (0-based) into the BPF
+   * context — a deliberately broken trampoline, to prove the ported tests
+   * can fail. Never set outside tests.
+   */
+  dropArg?: number;
 }
 
 /** Stack offsets of the frame drawn above (bytes from SP). */
@@ -207,8 +213,9 @@ class Ctx {
 }
 
 /** save_args(): argument registers and stacked arguments into the BPF context. */
-function saveArgs(ctx: Ctx, layout: ArgLayout, bargsOff: number): void {
+function saveArgs(ctx: Ctx, layout: ArgLayout, bargsOff: number, dropArg?: number): void {
   for (const p of layout.args) {
+    if (p.index === dropArg) continue;
     for (let k = 0; k < p.slots; k++) {
       const dst = bargsOff + 8 * (p.ctxSlot + k);
       if (p.loc.kind === "reg") {
@@ -303,7 +310,7 @@ export function archPrepareBpfTrampoline(spec: TrampSpec): TrampImage {
   }
   ctx.emit(a64Movz(true, TMP, layout.ctxSlots, 0), `ctx[-1] = ${layout.ctxSlots} arg slots`);
   ctx.emit(a64Str64I(TMP, A64_SP, frame.nfuncargsOff));
-  saveArgs(ctx, layout, frame.bargsOff);
+  saveArgs(ctx, layout, frame.bargsOff, spec.dropArg);
   ctx.emit(a64Str64I(19, A64_SP, frame.regsOff), "save x19, x20");
   ctx.emit(a64Str64I(20, A64_SP, frame.regsOff + 8));
 

@@ -123,6 +123,12 @@ export interface TrampTableOptions {
   bti?: boolean;
   /** Allocate images for BPF-program targets from the far pool (exercises the PLT). */
   farImagesForProgs?: boolean;
+  /**
+   * TEST ONLY: build trampolines that do not copy this argument (0-based)
+   * into the BPF context. Defaults to the A64BPF_TEST_TRAMP_DROP_ARG
+   * environment variable, so a selftest run can be broken on purpose.
+   */
+  testDropArg?: number;
 }
 
 /** The trampolines of one kernel (trampoline_table), and their image statistics. */
@@ -134,7 +140,8 @@ export class TrampolineTable {
 
   constructor(kernel: Kernel, opts: TrampTableOptions = {}) {
     this.kernel = kernel;
-    this.opts = opts;
+    const env = process.env.A64BPF_TEST_TRAMP_DROP_ARG;
+    this.opts = { ...opts, testDropArg: opts.testDropArg ?? (env ? Number(env) : undefined) };
   }
 
   /** bpf_trampoline_get(): find or create. */
@@ -252,6 +259,7 @@ export function* bpfTrampolineUpdate(table: TrampolineTable, task: Task, tr: Bpf
     trampEnter: k.symbolAddress("__bpf_tramp_enter"),
     trampExit: k.symbolAddress("__bpf_tramp_exit"),
     bti: table.opts.bti,
+    dropArg: table.opts.testDropArg,
   });
   // arch_bpf_trampoline_size(): a dry run with a placeholder image address.
   const size = archPrepareBpfTrampoline(spec(0n)).words.length * 4;
