@@ -54,7 +54,7 @@ export function shrinkInsns(
     for (const i of list) {
       if (i >= best.length || steps >= max) continue;
       const n = opInfo(best[i].code).kind === "ldimm64" ? 2 : 1;
-      const cand = removeInsns(best, i, n);
+      const cand = removeInsns(best, { at: i, count: n });
       if (cand.length === 0 || !isValid(cand)) continue;
       steps++;
       if (stillFails(cand)) {

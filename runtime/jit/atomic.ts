@@ -81,7 +81,7 @@ export function emitLseAtomic(ctx: JitCtx, slot: number, isdw: boolean): void {
     case BPF_CMPXCHG:
       return emit(ctx, a64Cas(isdw, A64_BPF_R0, src, reg, al));
     default:
-      return jitFail(ctx, slot, `unknown atomic op code 0x${(insn.imm >>> 0).toString(16)}`);
+      return jitFail(ctx, { slot: slot, reason: `unknown atomic op code 0x${(insn.imm >>> 0).toString(16)}` });
   }
 }
 
@@ -146,7 +146,7 @@ export function emitLlScAtomic(ctx: JitCtx, slot: number, isdw: boolean): void {
     emit(ctx, a64Cbnz(false, tmp3, -4));
     emit(ctx, a64Dmb(ish));
   } else {
-    jitFail(ctx, slot, `unknown atomic op code 0x${(imm >>> 0).toString(16)}`);
+    jitFail(ctx, { slot: slot, reason: `unknown atomic op code 0x${(imm >>> 0).toString(16)}` });
   }
 }
 

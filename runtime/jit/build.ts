@@ -71,9 +71,9 @@ export function buildInsn(ctx: JitCtx, slot: number): 1 | 2 {
       emitAtomic(ctx, slot, info.size);
       return 1;
     case "ldpkt":
-      return jitFail(ctx, slot, "legacy packet access is not supported", ENOTSUPP);
+      return jitFail(ctx, { slot: slot, reason: "legacy packet access is not supported", errno: ENOTSUPP });
     case "invalid":
-      return jitFail(ctx, slot, `unknown opcode 0x${info.code.toString(16).padStart(2, "0")}`);
+      return jitFail(ctx, { slot: slot, reason: `unknown opcode 0x${info.code.toString(16).padStart(2, "0")}` });
   }
 }
 
@@ -93,7 +93,8 @@ export function buildBody(ctx: JitCtx): void {
       n = buildInsn(ctx, i);
     } catch (err) {
       // An encoder's range error (EncodeError) gets the instruction's location.
-      if (err instanceof BpfError && !(err instanceof JitError)) jitFail(ctx, i, err.message, err.errno);
+      if (err instanceof BpfError && !(err instanceof JitError))
+        jitFail(ctx, { slot: i, reason: err.message, errno: err.errno });
       throw err;
     }
     if (n === 2) offset[i + 1 - start] = ctx.idx;

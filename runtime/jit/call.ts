@@ -75,7 +75,8 @@ export function emitBpfCall(ctx: JitCtx, slot: number): void {
   } else {
     target = r.helper(insn.imm, slot);
   }
-  if (target < 0n || target >= 1n << 64n) jitFail(ctx, slot, `call target out of range: 0x${target.toString(16)}`);
+  if (target < 0n || target >= 1n << 64n)
+    jitFail(ctx, { slot: slot, reason: `call target out of range: 0x${target.toString(16)}` });
   emitCall(ctx, target);
   emit(ctx, a64Mov(true, A64_BPF_R0, 0));
 }

@@ -127,9 +127,16 @@ export function writing(ctx: JitCtx): boolean {
   return ctx.image !== null;
 }
 
-/** A JitError naming whole-program slot `slot`. */
-export function jitFail(ctx: JitCtx, slot: number, reason: string, errno?: number): never {
-  throw new JitError(reason, { errno, at: { insns: ctx.func.insns, index: slot } });
+/** Where and why the JIT gives up: whole-program slot, reason, errno (default EINVAL). */
+export interface JitFailure {
+  readonly slot: number;
+  readonly reason: string;
+  readonly errno?: number;
+}
+
+/** Throw a JitError naming the failing slot. */
+export function jitFail(ctx: JitCtx, f: JitFailure): never {
+  throw new JitError(f.reason, { errno: f.errno, at: { insns: ctx.func.insns, index: f.slot } });
 }
 
 /**

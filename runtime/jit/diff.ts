@@ -28,10 +28,10 @@ import * as B from "../bpf/builder.js";
 import type { Insn } from "../bpf/insn.js";
 import { bpfInterp, BudgetExceededError, INTERP_STACK_SIZE, type BpfCall } from "../bpf/interp.js";
 import { physMemoryBpf, type BpfMemory } from "../bpf/interp_mem.js";
-import { BPF_DW, BPF_PSEUDO_CALL, opInfo } from "../bpf/opcodes.js";
+import { BPF_DW, opInfo } from "../bpf/opcodes.js";
 import { validateInsns } from "../bpf/codec.js";
 import { Kernel } from "../kernel/kernel.js";
-import { bpfIntJitCompile, bpfJitFree, type JitEnv, type JitInput, type JitOptions, type JitedProg } from "./jit.js";
+import { bpfIntJitCompile, bpfJitFree, type JitEnv, type JitInput, type JitOptions } from "./jit.js";
 import { insertInsns } from "./insn_patch.js";
 
 /** A helper both engines can call: args r1..r5, the memory the program sees; returns r0. */
@@ -122,7 +122,13 @@ export interface DiffCase {
 
 /** What one engine produced. */
 export type EngineResult =
-  | { readonly kind: "ok"; readonly r0: bigint; readonly data: Uint8Array }
+  | {
+      readonly kind: "ok";
+      readonly r0: bigint;
+      readonly data: Uint8Array;
+      /** BPF instructions executed (interpreter only). */
+      readonly insnCount?: number;
+    }
   | { readonly kind: "fault"; readonly message: string }
   | { readonly kind: "budget"; readonly message: string };
 
@@ -156,7 +162,7 @@ export function withStackDump(insns: readonly Insn[], dump: { depth: number; at:
     code.push(B.BPF_LDX_MEM(BPF_DW, 1, 10, -d));
     code.push(B.BPF_STX_MEM(BPF_DW, 6, 1, dump.at + dump.depth - d));
   }
-  return insertInsns(insns, mainExit(insns), code);
+  return insertInsns(insns, { at: mainExit(insns), insns: code });
 }
 
 function scratchBytes(c: DiffCase): Uint8Array {
@@ -166,8 +172,9 @@ function scratchBytes(c: DiffCase): Uint8Array {
   return out;
 }
 
-/** Compile and run `insns` on the JIT; the JITed image is freed afterwards. */
-export function runJit(env: DiffEnv, c: DiffCase, insns: readonly Insn[] = c.insns): EngineResult {
+/** Compile and run `c.insns` on the JIT; the JITed image is freed afterwards. */
+export function runJit(env: DiffEnv, c: DiffCase): EngineResult {
+  const insns = c.insns;
   const bytes = scratchBytes(c);
   const mem = env.k.machine.memory;
   mem.writeBytes(env.scratch, bytes);
@@ -183,21 +190,9 @@ export function runJit(env: DiffEnv, c: DiffCase, insns: readonly Insn[] = c.ins
   }
 }
 
-/** Run a JITed program already compiled (the caller frees it). */
-export function callJited(env: DiffEnv, jited: JitedProg, data: Uint8Array): EngineResult {
-  const mem = env.k.machine.memory;
-  mem.writeBytes(env.scratch, data);
-  try {
-    const r0 = env.k.call(jited.bpfFunc, [env.scratch, BigInt(data.length)], { comm: "bpf_test", maxSteps: 2000 });
-    return { kind: "ok", r0, data: mem.readBytes(env.scratch, data.length) };
-  } catch (err) {
-    if (err instanceof FaultError) return { kind: "fault", message: err.message.split("\n")[0] };
-    throw err;
-  }
-}
-
-/** Run `insns` on the reference interpreter over the same memory. */
-export function runInterp(env: DiffEnv, c: DiffCase, insns: readonly Insn[] = c.insns): EngineResult {
+/** Run `c.insns` on the reference interpreter over the same memory. */
+export function runInterp(env: DiffEnv, c: DiffCase): EngineResult {
+  const insns = c.insns;
   const bytes = scratchBytes(c);
   const phys = env.k.machine.memory;
   phys.writeBytes(env.scratch, bytes);
@@ -217,7 +212,7 @@ export function runInterp(env: DiffEnv, c: DiffCase, insns: readonly Insn[] = c.
       budget: c.budget ?? 1_000_000,
       helper,
     });
-    return { kind: "ok", r0: res.r0, data: phys.readBytes(env.scratch, bytes.length) };
+    return { kind: "ok", r0: res.r0, data: phys.readBytes(env.scratch, bytes.length), insnCount: res.insnCount };
   } catch (err) {
     if (err instanceof BudgetExceededError) return { kind: "budget", message: err.message };
     if (err instanceof Error) return { kind: "fault", message: err.message };
@@ -243,15 +238,11 @@ export function compareResults(a: EngineResult, b: EngineResult): string {
 /** Run `c` on both engines and compare. */
 export function diffRun(env: DiffEnv, c: DiffCase): DiffResult {
   const insns = c.stackDump ? withStackDump(c.insns, c.stackDump) : c.insns;
-  const interp = runInterp(env, c, insns);
+  const run = { ...c, insns };
+  const interp = runInterp(env, run);
   // A program that does not terminate on the interpreter is not run on the CPU.
   if (interp.kind === "budget") return { jit: interp, interp, agree: true, why: "", insns };
-  const jit = runJit(env, c, insns);
+  const jit = runJit(env, run);
   const why = compareResults(jit, interp);
   return { jit, interp, agree: why === "", why, insns };
-}
-
-/** True when `insns` has a bpf-to-bpf call (the interpreter's frames differ from the JIT's). */
-export function hasCalls(insns: readonly Insn[]): boolean {
-  return insns.some((i) => opInfo(i.code).kind === "call" && i.src === BPF_PSEUDO_CALL);
 }

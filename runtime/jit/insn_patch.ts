@@ -60,8 +60,10 @@ function remap(insns: readonly Insn[], newIndex: (i: number) => number, newTarge
   return out;
 }
 
-/** `insns` with `add` inserted before slot `pos` (0..length). */
-export function insertInsns(insns: readonly Insn[], pos: number, add: readonly Insn[]): Insn[] {
+/** `insns` with `patch.insns` inserted before slot `patch.at` (0..length). */
+export function insertInsns(insns: readonly Insn[], patch: { at: number; insns: readonly Insn[] }): Insn[] {
+  const pos = patch.at;
+  const add = patch.insns;
   const k = add.length;
   const moved = remap(
     insns,
@@ -79,8 +81,10 @@ export function insertInsns(insns: readonly Insn[], pos: number, add: readonly I
   return moved;
 }
 
-/** `insns` without slots [pos, pos + count). */
-export function removeInsns(insns: readonly Insn[], pos: number, count: number): Insn[] {
+/** `insns` without slots [hole.at, hole.at + hole.count). */
+export function removeInsns(insns: readonly Insn[], hole: { at: number; count: number }): Insn[] {
+  const pos = hole.at;
+  const count = hole.count;
   return remap(
     insns,
     (i) => (i < pos ? i : i < pos + count ? -1 : i - count),

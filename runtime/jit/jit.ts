@@ -178,7 +178,8 @@ function validate(insns: readonly Insn[]): ProgLayout {
   }
 }
 
-function stackDepthOf(input: JitInput, f: number, start: number, end: number): number {
+function stackDepthOf(input: JitInput, f: number, range: { start: number; end: number }): number {
+  const { start, end } = range;
   const given = input.stackDepth;
   const explicit = typeof given === "number" ? given : given?.[f];
   if (explicit !== undefined) {
@@ -187,7 +188,7 @@ function stackDepthOf(input: JitInput, f: number, start: number, end: number): n
     }
     return explicit;
   }
-  const est = estimateStackDepth(input.insns, start, end);
+  const est = estimateStackDepth(input.insns, { start, end });
   if (est.depth > MAX_BPF_STACK) {
     throw new JitError(`stack access out of range: ${est.depth} bytes below r10 (max ${MAX_BPF_STACK})`, {
       errno: EACCES,
@@ -224,7 +225,7 @@ function splitFuncs(input: JitInput, layout: ProgLayout): JitFunc[] {
       start,
       end,
       index,
-      stackDepth: stackDepthOf(input, index, start, end),
+      stackDepth: stackDepthOf(input, index, { start, end }),
       exceptionBoundary: index === 0 && (input.exceptionBoundary ?? false),
       exceptionCb: cb === index,
       probeMem,
@@ -349,7 +350,7 @@ function install(
   try {
     for (const b of built) {
       const { words, insnCount, ctx } = b.code;
-      writePltTarget(words, ctx.pltOffset, dummyTramp);
+      writePltTarget(words, { offset: ctx.pltOffset, target: dummyTramp });
       const addr = b.alloc.addr;
       kernel.machine.writeText(addr, wordsToBytes(words), { sync: false });
       kernel.machine.invalidateText(addr, addr + BigInt(b.alloc.size));

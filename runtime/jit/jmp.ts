@@ -68,7 +68,10 @@ export function jmpCond(op: number): number {
 
 function rangeFail(ctx: JitCtx, slot: number, off: number, what: string, bits: number): never {
   const lim = 2 ** (bits - 1);
-  return jitFail(ctx, slot, `branch out of range: ${off} instructions (${what} reaches -${lim}..${lim - 1})`);
+  return jitFail(ctx, {
+    slot: slot,
+    reason: `branch out of range: ${off} instructions (${what} reaches -${lim}..${lim - 1})`,
+  });
 }
 
 /** b.<cond> to the start of slot `target` (the last word of the BPF instruction at `slot`). */

@@ -31,6 +31,7 @@ export function emitLdImm64(ctx: JitCtx, slot: number): void {
     return;
   }
   const value = r.pseudoLd(insn, next, slot);
-  if (value < 0n || value >= 1n << 64n) jitFail(ctx, slot, `ld_imm64 value out of range: 0x${value.toString(16)}`);
+  if (value < 0n || value >= 1n << 64n)
+    jitFail(ctx, { slot: slot, reason: `ld_imm64 value out of range: 0x${value.toString(16)}` });
   emitA64MovI64(ctx, dst, value);
 }

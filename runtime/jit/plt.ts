@@ -31,8 +31,10 @@ export function buildPlt(ctx: JitCtx): void {
   emit(ctx, a64Br(A64_TMP1));
 }
 
-/** Store `target` (little-endian u64) in the two words after the PLT instructions of `image`. */
-export function writePltTarget(image: Uint32Array, pltOffset: number, target: bigint): void {
+/** Store `plt.target` (little-endian u64) in the two words after the PLT instructions at `plt.offset` of `image`. */
+export function writePltTarget(image: Uint32Array, plt: { offset: number; target: bigint }): void {
+  const pltOffset = plt.offset;
+  const target = plt.target;
   const t = BigInt.asUintN(64, target);
   image[pltOffset + 2] = Number(t & 0xffff_ffffn);
   image[pltOffset + 3] = Number(t >> 32n);

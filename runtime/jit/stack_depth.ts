@@ -38,7 +38,11 @@ function escapes(insn: Insn): boolean {
 }
 
 /** Stack depth (bytes below r10) of slots [start, end) of `insns`. */
-export function estimateStackDepth(insns: readonly Insn[], start = 0, end = insns.length): StackDepthEstimate {
+export function estimateStackDepth(
+  insns: readonly Insn[],
+  range: { start: number; end: number } = { start: 0, end: insns.length },
+): StackDepthEstimate {
+  const { start, end } = range;
   let depth = 0;
   let slot = -1;
   for (let i = start; i < end; i++) {

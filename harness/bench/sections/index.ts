@@ -9,6 +9,7 @@ import type { SectionEntry } from "../select.js";
 export const SECTIONS: readonly SectionEntry[] = [
   { name: "baseline", load: () => import("./baseline.js") },
   { name: "machine", load: () => import("./machine.js") },
+  { name: "jit", load: () => import("./jit.js") },
   { name: "kernel", load: () => import("./kernel.js") },
   { name: "tramp", load: () => import("./tramp.js") },
 ];
