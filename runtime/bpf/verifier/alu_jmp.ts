@@ -149,8 +149,14 @@ type JcondInfo = Extract<OpInfo, { kind: "jcond" }>;
 /** What a conditional jump does: one branch known, or both with their states refined. */
 export type BranchOutcome = { readonly taken: boolean } | { readonly both: true };
 
+/**
+ * reg_not_null(): pointers the verifier knows are not NULL. Untrusted
+ * PTR_TO_BTF_ID (tracing arguments) may be NULL: `if (!arg)` must stay.
+ */
 function nonNullPointer(r: RegState): boolean {
-  return isPointer(r) && !r.maybeNull && r.type !== "pkt_end" && r.type !== "pkt" && r.type !== "pkt_meta";
+  return (
+    isPointer(r) && !r.maybeNull && ["fp", "ctx", "map_value", "map_key", "map_ptr", "mem", "func"].includes(r.type)
+  );
 }
 
 /** is_branch_taken(). */

@@ -21,6 +21,7 @@ import type { Insn } from "../insn.js";
 import { MAX_CALL_FRAMES } from "../opcodes.js";
 import { BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, BPF_TRACE_FEXIT } from "../object/uapi.js";
 import { checkSrc, clobberCallerSaved, newId, regs, reject, setReg, type Checker } from "./checker.js";
+import { btfIdPointer } from "./ctx_access.js";
 import { checkStackBounds, stackFrame, stackRead, stackWrite } from "./mem.js";
 import { NOT_INIT, pointer, regTypeStr, UNKNOWN_SCALAR, type RegState, type VerifierMap } from "./reg_state.js";
 import { curFrame, newFuncState } from "./state.js";
@@ -205,7 +206,7 @@ export function checkKfuncCall(c: Checker, insn: Insn): boolean {
   else if (ret.kind === "ptr") {
     const pointee = k.btf.resolved(ret.type);
     if (pointee.kind === "struct" || pointee.kind === "union") {
-      setReg(c, 0, pointer("btf_id", { btfName: pointee.name, memSize: k.btf.sizeof(pointee.id) }));
+      setReg(c, 0, btfIdPointer(k.btf, pointee.id));
     } else setReg(c, 0, UNKNOWN_SCALAR);
   } else setReg(c, 0, UNKNOWN_SCALAR);
   if (k.name === "bpf_throw") {

@@ -137,10 +137,22 @@ export function btfCtxAccess(prog: CtxProg, off: number, size: number): CtxAcces
   if (pointee.kind !== "struct" && pointee.kind !== "union") {
     return { ok: false, log: `func '${tname}' arg${arg} type ${btfKindStr(pointee)} is not a struct` };
   }
-  return {
-    ok: true,
-    reg: pointer("btf_id", { btfName: pointee.name, memSize: btf.sizeof(pointee.id) }),
-  };
+  return { ok: true, reg: btfIdPointer(btf, pointee.id) };
+}
+
+/**
+ * A PTR_TO_BTF_ID register for struct `id`, with the offset of a trailing
+ * flexible array (btf_struct_walk lets accesses past the size land there).
+ */
+export function btfIdPointer(btf: Btf, id: number): RegState {
+  const t = btf.resolved(id);
+  let flexOff: number | undefined;
+  if (t.kind === "struct" && t.members.length > 0) {
+    const last = t.members[t.members.length - 1];
+    const lt = btf.resolved(last.type);
+    if (lt.kind === "array" && lt.nelems === 0) flexOff = last.bitOffset / 8;
+  }
+  return pointer("btf_id", { btfName: t.name, memSize: btf.sizeof(t.id), flexOff });
 }
 
 /** tracing_prog_is_valid_access(). */

@@ -8,8 +8,9 @@
  *   pending ◄── push (the other side of a branch) ──┐
  *     │ pop: log "from A to B: <state>"             │
  *     ▼                                             │
- *   insn ──► prune point? ─ covered ──► path ends   │
- *     │           └ same, still in progress ──► "infinite loop detected at insn %d"
+ *   insn ──► prune point? ─ covered by a finished state ──► path ends
+ *     │           ├ identical to one still in progress ──► "infinite loop detected at insn %d"
+ *     │           └ covered by one still in progress ──► keep going (kernel: miss)
  *     ▼
  *   check (alu / mem / jmp / call / exit) ─ jcond ───┘
  *     │
@@ -300,6 +301,8 @@ export function doCheck(c: Checker, start: number, init: VerifierState, stats: C
   const prune = pruneTargets(c.insns);
   const explored = new Map<number, SavedState[]>();
   const visits = new Map<number, number>();
+  // Loop heads whose states were widened: equal states there mean convergence, not a loop without progress.
+  const widened = new Set<number>();
   const pending: Pending[] = [];
   const last: { line?: string } = {};
   c.cur = init;
@@ -312,9 +315,14 @@ export function doCheck(c: Checker, start: number, init: VerifierState, stats: C
       let pruned = false;
       for (const s of list) {
         if (!statesEqual(s.state, c.cur)) continue;
-        if (s.branches > 0 && statesEqual(s.state, c.cur, true)) {
-          sourceLine(c, i, last);
-          reject(c, `infinite loop detected at insn ${i}`, EINVAL);
+        if (s.branches > 0) {
+          // Still being explored (an ancestor on this path): an identical state is a
+          // loop without progress, unless the loop head was widened (convergence).
+          if (!statesEqual(s.state, c.cur, true)) continue;
+          if (!widened.has(i)) {
+            sourceLine(c, i, last);
+            reject(c, `infinite loop detected at insn ${i}`, EINVAL);
+          }
         }
         pruned = true;
         break;
@@ -327,7 +335,10 @@ export function doCheck(c: Checker, start: number, init: VerifierState, stats: C
       }
       const n = (visits.get(i) ?? 0) + 1;
       visits.set(i, n);
-      if (n > WIDEN_AFTER && list.length > 0) widen(c.cur, list[list.length - 1].state);
+      if (n > WIDEN_AFTER && list.length > 0) {
+        widen(c.cur, list[list.length - 1].state);
+        widened.add(i);
+      }
       const saved: SavedState = { state: cloneState(c.cur), branches: 1, parent: c.cur.parent, insnIdx: i };
       c.cur.parent = saved;
       list.push(saved);

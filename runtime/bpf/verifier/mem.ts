@@ -178,7 +178,9 @@ export function checkMemAccess(
     case "btf_id":
       if (write || access.atomic) reject(c, "only read is supported", EACCES);
       if (!ptr.varOff && ptr.memSize !== undefined && (off < 0 || off + size > ptr.memSize)) {
-        reject(c, `access beyond struct ${ptr.btfName ?? ""} at off ${off} size ${size}`);
+        if (ptr.flexOff === undefined || off < ptr.flexOff) {
+          reject(c, `access beyond struct ${ptr.btfName ?? ""} at off ${off} size ${size}`);
+        }
       }
       c.aux[c.insnIdx].probeMem = true;
       return UNKNOWN_SCALAR;

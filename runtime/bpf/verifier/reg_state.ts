@@ -61,6 +61,8 @@ export interface RegState {
   /** btf_id: the struct's name, for "ptr_<name>"; mem: the size. */
   readonly btfName?: string;
   readonly memSize?: number;
+  /** btf_id: offset of a trailing flexible array member (accesses past the size land in it). */
+  readonly flexOff?: number;
   /** func: the subprogram's first instruction. */
   readonly subprog?: number;
   /** Written since the last state print (the "_w" suffix in logs). */
