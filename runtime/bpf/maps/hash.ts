@@ -8,10 +8,11 @@
  *   ┌─ hash (u32) ─┬─ pad ─┬─ key[round_up(key_size, 8)] ─┬─ value[round_up(value_size, 8)] ─┐
  *   0              4       8                                8 + round_up(key_size, 8)
  *
- * As in the kernel, an update of an existing key takes a fresh element
- * from the free list, fills it and swaps it in, then returns the old one to
- * the free list (so a value pointer obtained earlier sees the old value
- * until the element is reused). A full map gives -E2BIG; BPF_NOEXIST on an
+ * As in the kernel, an update of an existing key fills the CPU's spare
+ * element (htab->extra_elems), swaps it in and keeps the old element as the
+ * new spare, so a replacement never fails and a value pointer obtained
+ * earlier sees the old value until the element is reused. A new key takes
+ * an element from the free list; a full map gives -E2BIG; BPF_NOEXIST on an
  * existing key -EEXIST; BPF_EXIST on a missing key -ENOENT; delete of a
  * missing key -ENOENT.
  *
@@ -58,6 +59,8 @@ export class HashMap extends BpfMap {
   readonly elemSize: number;
   readonly #pool: bigint;
   readonly #free: number[] = [];
+  /** Per-CPU spare element (extra_elems). */
+  readonly #extra: number[] = [];
   /** key hex → element index, in insertion order (get_next_key order). */
   readonly #buckets = new Map<string, number>();
 
@@ -66,12 +69,13 @@ export class HashMap extends BpfMap {
     super(env, attr, BPF_MAP_SIZE);
     this.elemSize = ELEM_HDR + roundUp8(attr.keySize) + roundUp8(attr.valueSize);
     try {
-      this.#pool = env.slab.kzalloc(this.elemSize * attr.maxEntries);
+      this.#pool = env.slab.kzalloc(this.elemSize * (attr.maxEntries + env.ncpus));
     } catch (err) {
       env.slab.kfree(this.addr);
       throw err;
     }
     for (let i = 0; i < attr.maxEntries; i++) this.#free.push(i);
+    for (let c = 0; c < env.ncpus; c++) this.#extra.push(attr.maxEntries + c);
   }
 
   /** Number of elements. */
@@ -93,14 +97,15 @@ export class HashMap extends BpfMap {
     return i === undefined ? 0n : this.#valueAddr(i);
   }
 
-  updateElemBpf(key: Uint8Array, value: Uint8Array, flags: bigint): number {
+  updateElemBpf(key: Uint8Array, value: Uint8Array, flags: bigint, cpu = 0): number {
     if (flags > BigInt(BPF_EXIST)) return -EINVAL;
     const k = key.subarray(0, this.keySize);
     const hex = keyHex(k);
     const old = this.#buckets.get(hex);
     if (old !== undefined && flags === BigInt(BPF_NOEXIST)) return -EEXIST;
     if (old === undefined && flags === BigInt(BPF_EXIST)) return -ENOENT;
-    const fresh = this.#free.shift();
+    const spare = cpu % this.#extra.length;
+    const fresh = old !== undefined ? this.#extra[spare] : this.#free.shift();
     if (fresh === undefined) return -E2BIG;
     const m = this.env.memory;
     const e = this.#elem(fresh);
@@ -109,7 +114,7 @@ export class HashMap extends BpfMap {
     m.writeBytes(this.#valueAddr(fresh), value.subarray(0, this.valueSize));
     if (old !== undefined) {
       this.#buckets.delete(hex);
-      this.#free.push(old);
+      this.#extra[spare] = old;
     }
     this.#buckets.set(hex, fresh);
     return 0;
