@@ -34,6 +34,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "programs in files: a64bpf prog dump jited FILE [--opcodes]",
     load: () => import("../harness/prog/main.js"),
   },
+  race: {
+    summary: "race explorer: race <scenario> [--inject F] [--strategy random|pct|bounded] | --replay TOKEN | --matrix",
+    load: () => import("../harness/race/main.js"),
+  },
   selftests: {
     summary: "run the ported BPF selftests (test_progs options: -t -a -d -n -l -j -v -J -w ...)",
     load: () => import("../harness/test_progs/main.js"),

@@ -219,7 +219,10 @@ export class Detectors {
       symbol: this.#symbolize(fault.pc),
       backtrace: backtraceLines(fault.backtrace, this.#symbolize),
     };
-    const oopsText = formatFault(fault, this.#symbolize).split("\n");
+    // The oops headline and lr (pc and the call trace are the violation's own fields).
+    const oopsText = formatFault(fault, this.#symbolize)
+      .split("\n")
+      .filter((l, i) => i === 0 || l.startsWith("lr :"));
     const freedPc = this.#freedAt(fault.pc);
     const freedAddr = fault.address === undefined ? undefined : this.#freedAt(fault.address);
     if (freedPc && (fault.kind === "break_fault" || fault.kind.startsWith("fetch"))) {

@@ -78,6 +78,8 @@ export interface ScheduleResult {
   readonly progRuns: number;
   /** Tasks that took part (callers, controllers, kthreads that ran). */
   readonly tasks: number;
+  /** "comm/pid" of every task of the kernel during the schedule, by pid. */
+  readonly taskNames: ReadonlyMap<number, string>;
 }
 
 /** Forwards every decision to a chooser that can be swapped between schedules. */
@@ -246,6 +248,7 @@ export class RaceWorld {
       calls: this.scenario.callers.reduce((a, c) => a + c.calls, 0),
       progRuns: [...this.progs.values()].reduce((a, p) => a + Number(k.machine.memory.read64(p.prog.runsAddr)), 0),
       tasks: ran.size,
+      taskNames: new Map(k.sched.tasks.map((t) => [t.pid, String(t)])),
     };
   }
 

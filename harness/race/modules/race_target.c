@@ -14,8 +14,9 @@
  *
  *   caller loops (the tasks of a scenario; cond_resched() between calls is
  *   the voluntary context switch RCU-tasks waits for). With `gated` set a
- *   caller first waits (cond_resched) until race_gate is non-zero: the
- *   control thread opens the gate once its first attach is done.
+ *   caller first sleeps (msleep: blocked, so no scheduler keeps picking a
+ *   spinning waiter) until race_gate is non-zero: the control thread opens
+ *   the gate once its first attach is done.
  *     race_caller(id, n, gated)        n calls of race_target
  *     race_caller_sleep(id, n, gated)  n calls of race_target_sleep
  *     race_caller_nosync(id, n, gated) n calls of race_target with no
@@ -49,7 +50,7 @@ int race_gate;
 static __always_inline void race_wait_gate(int gated)
 {
 	while (gated && !READ_ONCE(race_gate))
-		cond_resched();
+		msleep(1);
 }
 
 static __always_inline void race_count_body(int id)
