@@ -22,5 +22,6 @@ export const PROLOGUE = `#include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 char _license[] SEC("license") = "GPL";
 `;
