@@ -15,10 +15,11 @@
  *                   interpreter's run of the same program — shown as a
  *                   ratio to exec.interp
  *   exec.alu.*      the same comparison for a register-only loop
- *                   (xorshift64 + multiply-add): the JIT's ceiling, since
- *                   Unicorn 2.0.1 runs loads and stores 20-40× slower than
- *                   register arithmetic (~20 MIPS for an ldr/str loop against
- *                   800+ for add/eor, measured on a bare Unicorn instance)
+ *                   (xorshift64 + multiply-add): the JIT's ceiling. Stores
+ *                   are what holds the random programs back: measured on a
+ *                   bare Unicorn 2.0.1 instance (no hooks, no budget), a
+ *                   loop with one `str` runs at ~22 MIPS against ~700 for
+ *                   one `ldr` and ~1000 for register arithmetic
  *
  * The execution programs are random programs (no subprograms) whose body is
  * wrapped in a counted outer loop (counter in a stack slot of its own), so
