@@ -71,6 +71,8 @@ function blTarget(insn: number, pc: bigint): bigint | undefined {
 export class Detectors {
   readonly k: Kernel;
   violation: Violation | undefined;
+  /** Every violation reported, in order (a run that goes on after the first collects the rest). */
+  readonly all: Violation[] = [];
   /** Poke history per site address, oldest first. */
   readonly pokes = new Map<bigint, PokeRecord[]>();
   imagesAllocated = 0;
@@ -85,6 +87,7 @@ export class Detectors {
   /** Forget everything (a new schedule). */
   reset(): void {
     this.violation = undefined;
+    this.all.length = 0;
     this.pokes.clear();
     this.imagesAllocated = 0;
     this.imagesFreed = 0;
@@ -93,8 +96,9 @@ export class Detectors {
 
   /** Record a violation unless one was already found. */
   report(v: Omit<Violation, "t" | "step"> & { t?: bigint }): void {
-    if (this.violation) return;
-    this.violation = { ...v, t: v.t ?? this.k.sched.now, step: this.k.sched.steps - this.stepBase };
+    const full: Violation = { ...v, t: v.t ?? this.k.sched.now, step: this.k.sched.steps - this.stepBase };
+    this.all.push(full);
+    if (!this.violation) this.violation = full;
   }
 
   /** The kernel event listener. */
@@ -153,7 +157,6 @@ export class Detectors {
    * the image.
    */
   #scanInside(image: string, addr: bigint, size: number): void {
-    if (this.violation) return;
     const end = addr + BigInt(size);
     const inside = (a: bigint) => a >= addr && a < end;
     const mem = this.k.machine.memory;

@@ -105,22 +105,28 @@ export function decodeToken(text: string): ReplayToken {
     }
   }
   if (!/^[0-9a-f]{8}$/.test(check)) throw new BpfError(EINVAL, `invalid check in replay token: ${check}`);
+  const header = {
+    cpus: int("cpu count", cpus),
+    seed: int("seed", seed),
+    schedule: int("schedule", schedule),
+    n: int("decision count", n),
+  };
   let choices: Uint8Array;
   try {
     choices = new Uint8Array(inflateRawSync(Buffer.from(packed, "base64url")));
   } catch (err) {
     throw new BpfError(EINVAL, `corrupt choices in replay token: ${(err as Error).message}`, { cause: err });
   }
-  if (choices.length !== int("decision count", n)) {
+  if (choices.length !== header.n) {
     throw new BpfError(EINVAL, `replay token holds ${choices.length} decisions, its header says ${n}`);
   }
   return {
     scenario,
-    cpus: int("cpu count", cpus),
+    cpus: header.cpus,
     faults: faultList,
     strategy,
-    seed: int("seed", seed),
-    schedule: int("schedule", schedule),
+    seed: header.seed,
+    schedule: header.schedule,
     choices,
     check: parseInt(check, 16) >>> 0,
   };

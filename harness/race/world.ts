@@ -57,15 +57,24 @@ export interface WorldOptions {
   faults?: readonly string[];
 }
 
-/** Observers of one schedule (timeline recording). */
+/** Observers of one schedule (timeline recording), and how far it runs. */
 export interface ScheduleObservers {
   onSched?: (ev: SchedEvent) => void;
   onKernel?: (ev: KernelEvent) => void;
+  /**
+   * Go on after the first violation (until the tasks are done or the
+   * watchdog fires) and collect every violation in ScheduleResult.all:
+   * shows what the first one leads to (a task freed while inside an image
+   * goes on to execute freed text).
+   */
+  continueAfterViolation?: boolean;
 }
 
 /** What one schedule did. */
 export interface ScheduleResult {
   readonly violation: Violation | undefined;
+  /** Every violation reported (more than one only with continueAfterViolation). */
+  readonly all: readonly Violation[];
   /** Scheduler steps taken. */
   readonly steps: number;
   /** Virtual time at the end, ns. */
@@ -111,6 +120,8 @@ export class RaceWorld {
   readonly #chooser: SwitchChooser;
   readonly #checkpoint: KernelCheckpoint;
   readonly #ctxBufs: bigint[] = [];
+  /** Every instruction a scenario's attach can patch (function entries, program patch sites). */
+  readonly #patchSites: bigint[] = [];
   #observers: ScheduleObservers = {};
   /** Set when a schedule left the kernel in a state restore cannot undo. */
   #dirty = false;
@@ -197,6 +208,8 @@ export class RaceWorld {
         };
       }
       this.progs.set(spec.name, { spec, prog, target });
+      // Kernel functions: the two patchable nops; programs: `mov x9, x30` and the nop at POKE_OFFSET.
+      if (target && !this.#patchSites.includes(target.addr)) this.#patchSites.push(target.addr, target.addr + 4n);
     }
   }
 
@@ -207,7 +220,13 @@ export class RaceWorld {
   runSchedule(chooser: SchedChooser, observers: ScheduleObservers = {}): ScheduleResult {
     if (this.#dirty) throw new KernelError(EINVAL, "race world is dirty after a violation: create a new one");
     const k = this.k;
-    kernelRestore(this.#checkpoint, this.detectors.pokes.keys());
+    // A CPU that translated a patch site in an earlier schedule would run that
+    // translation until its next context synchronisation, where a freshly
+    // booted kernel's CPU would translate the site anew: drop every patch
+    // site the scenario can poke, and every site poked without cache
+    // maintenance (ip_after_call of old images is fresh text each time).
+    const stale = [...this.detectors.pokes].filter(([, list]) => list.some((p) => !p.synced)).map(([a]) => a);
+    kernelRestore(this.#checkpoint, [...this.#patchSites, ...stale]);
     this.detectors.reset();
     this.#observers = observers;
     const step0 = k.sched.steps;
@@ -230,8 +249,9 @@ export class RaceWorld {
       onSched?.(ev);
     };
     try {
-      this.#phase("run", () => det.violation !== undefined || spawned.every((t) => t.state === "dead"), maxSteps);
-      if (!det.violation) this.#phase("drain", () => det.violation !== undefined || isQuiescent(k), maxSteps);
+      const stop = () => det.violation !== undefined && observers.continueAfterViolation !== true;
+      this.#phase("run", () => stop() || spawned.every((t) => t.state === "dead"), maxSteps);
+      if (!det.violation) this.#phase("drain", () => stop() || isQuiescent(k), maxSteps);
       if (!det.violation) this.#checkEnd(table, callers);
     } finally {
       k.sched.trace = undefined;
@@ -241,6 +261,7 @@ export class RaceWorld {
     if (det.violation || !isQuiescent(k)) this.#dirty = true;
     return {
       violation: det.violation,
+      all: [...det.all],
       steps: k.sched.steps - step0,
       t: k.sched.now,
       imagesAllocated: det.imagesAllocated,
