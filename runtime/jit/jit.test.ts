@@ -313,3 +313,25 @@ test("callee-saved registers: only the used ones, paired with xzr; an exception 
     bpfJitFree(boundary, env);
   });
 });
+
+test("extable entries of every function are the program's, and are removed by bpfJitFree", (t) => {
+  withKernel((k, env) => {
+    const insns = B.prog(
+      B.BPF_CALL_REL(1),
+      EXIT,
+      // subprogram: a probe load through r1
+      B.BPF_LDX_MEM(O.BPF_W, R0, R1, 4), // slot 2
+      EXIT,
+    );
+    const j = bpfIntJitCompile({ insns, probeMem: [2] }, env);
+    t.is(j.subprogs[0].extable.length, 0);
+    t.is(j.subprogs[1].extable.length, 1);
+    t.deepEqual(j.extable, j.subprogs[1].extable);
+    const e = j.extable[0];
+    t.is(e.insn, j.subprogs[1].bpfFunc + BigInt(j.subprogs[1].offsets[0] * 4));
+    t.is(k.extable.search(e.insn), e);
+    t.is(k.call(j.bpfFunc, [0x10n]), 0n, "the faulting load in the subprogram gives 0");
+    bpfJitFree(j, env);
+    t.is(k.extable.search(e.insn), undefined);
+  });
+});

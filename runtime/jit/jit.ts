@@ -146,8 +146,8 @@ export interface JitedProg extends JitedFunc {
   readonly insns: readonly Insn[];
   /** Every function, [0] = the main program. */
   readonly subprogs: readonly JitedFunc[];
-  /** All exception-table entries of the program. */
-  readonly extableAll: readonly ExtableEntry[];
+  /** Every exception-table entry of the program (all functions; subprogs[i].extable has each one's). */
+  readonly extable: readonly ExtableEntry[];
   /** POKE_OFFSET and PROLOGUE_OFFSET of this build (instructions). */
   readonly pokeOffset: number;
   readonly prologueOffset: number;
@@ -409,7 +409,7 @@ function install(
     ...out[0],
     insns: c.input.insns,
     subprogs: out,
-    extableAll: added,
+    extable: added,
     pokeOffset: pokeOffset(o),
     prologueOffset: prologueOffset(o),
     opts: o,
@@ -421,6 +421,6 @@ function install(
 /** bpf_jit_free(): remove the program's symbols and extable entries and free its text. */
 export function bpfJitFree(jited: JitedProg, env: JitEnv): void {
   jited.unregister();
-  env.kernel.extable.remove(jited.extableAll);
+  env.kernel.extable.remove(jited.extable);
   for (const f of jited.subprogs) jited.pool.free(f.alloc.addr);
 }
