@@ -18,6 +18,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "the simulated kernel: kernel call <func> [args...] | kernel syms | kernel load-module <file.c>",
     load: () => import("../harness/kernel/main.js"),
   },
+  btf: {
+    summary: "BTF as C or raw text: btf dump [file PATH | module NAME] --format c|raw (default: vmlinux)",
+    load: () => import("../harness/btf/main.js"),
+  },
   bench: {
     summary: "run benchmarks: a64bpf bench [section...] [--json FILE]",
     load: () => import("../harness/bench/main.js"),
@@ -31,7 +35,7 @@ const COMMANDS: Record<string, CommandEntry> = {
     load: () => import("../harness/conformance/main.js"),
   },
   prog: {
-    summary: "programs in files: a64bpf prog dump jited FILE [--opcodes]",
+    summary: "programs in files: prog load FILE.o | prog dump jited|xlated FILE [--prog NAME] [--opcodes]",
     load: () => import("../harness/prog/main.js"),
   },
   race: {

@@ -16,6 +16,8 @@ import { funcIdName } from "../../runtime/bpf/func_ids.js";
 import { Kernel } from "../../runtime/kernel/kernel.js";
 import { dumpJited } from "../../runtime/jit/dump.js";
 import { bpfIntJitCompile, bpfJitFree, type JitEnv } from "../../runtime/jit/jit.js";
+import { dumpJitedElf } from "./dump_jited_elf.js";
+import { isElfFile } from "./elf.js";
 import { readProgSource } from "./source.js";
 
 function hasSymbol(k: Kernel, name: string): boolean {
@@ -46,13 +48,19 @@ export async function dumpJitedCommand(argv: readonly string[], io: ProgIo): Pro
       far: { type: "boolean" },
       absolute: { type: "boolean" },
       "no-bpf": { type: "boolean" },
+      prog: { type: "string" },
     },
   });
   if (positionals.length !== 1) {
     io.err(
-      "usage: a64bpf prog dump jited FILE [--opcodes] [--bti] [--pac] [--no-lse] [--far] [--absolute] [--no-bpf]\n",
+      "usage: a64bpf prog dump jited FILE [--prog NAME] [--opcodes] [--bti] [--pac] [--no-lse] [--far] [--absolute] [--no-bpf]\n",
     );
     return 2;
+  }
+  if (isElfFile(positionals[0])) {
+    const bpf = !(values["no-bpf"] ?? false);
+    const opts = { prog: values.prog, opcodes: values.opcodes, absolute: values.absolute, bpf };
+    return dumpJitedElf(positionals[0], opts, io);
   }
   const prog = readProgSource(positionals[0]);
   const disasm = initDisassembler();

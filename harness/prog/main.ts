@@ -1,18 +1,23 @@
 /**
  * `a64bpf prog <verb> ...`: bpftool's `prog` commands for programs in files.
  *
- *   prog dump jited FILE [options]    JITed code, interleaved with BPF (dump_jited.ts)
+ *   prog dump jited FILE [options]    JITed code, interleaved with BPF (dump_jited.ts;
+ *                                     ELF objects through dump_jited_elf.ts)
+ *   prog dump xlated FILE.o [options] after the verifier's rewrites (load_cmd.ts)
+ *   prog load FILE.o [options]        load an object, print its programs (load_cmd.ts)
  *
- * The loader issue adds `prog load` and `prog dump xlated` and ELF objects
- * (source.ts); each verb is one entry of VERBS.
+ * Each verb is one entry of VERBS.
  */
 import { dumpJitedCommand, type ProgIo } from "./dump_jited.js";
+import { dumpXlatedCommand, loadCommand } from "./load_cmd.js";
 
 type Verb = (argv: readonly string[], io: ProgIo) => Promise<number>;
 
 /** Subcommands by their words ("dump jited"). */
 const VERBS: Record<string, Verb> = {
   "dump jited": dumpJitedCommand,
+  "dump xlated": dumpXlatedCommand,
+  load: loadCommand,
 };
 
 function usage(): string {
