@@ -66,7 +66,11 @@ test("btf dump: raw format, an object file's BTF, a module's BTF, and errors", (
   const raw = run(["dump"]);
   t.is(raw.code, 0);
   t.regex(raw.out, /^\[1\] /);
-  t.regex(raw.out, /\] FUNC 'bpf_fentry_test1' type_id=\d+ linkage=static/, "pahole writes vmlinux functions as static");
+  t.regex(
+    raw.out,
+    /\] FUNC 'bpf_fentry_test1' type_id=\d+ linkage=static/,
+    "pahole writes vmlinux functions as static",
+  );
   const obj = run(["dump", "file", buildBpfProg("test_loader_tc").path, "--format", "raw"]);
   t.is(obj.code, 0, obj.err);
   t.regex(obj.out, /\] FUNC 'tc_prog' type_id=\d+ linkage=global/);

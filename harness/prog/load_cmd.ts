@@ -20,7 +20,6 @@ import { bpfSys } from "../../runtime/bpf/loader/bpf_sys.js";
 import type { ProgIo } from "./dump_jited.js";
 import { dumpXlated, loadElf } from "./elf.js";
 
-
 /** Print a load failure the way libbpf does (with the verifier log). */
 function reportFailure(err: unknown, io: ProgIo): number {
   if (!(err instanceof ObjectError)) throw err;
