@@ -10,14 +10,17 @@ import { initDisassembler, disasmWord } from "../a64/disasm.js";
 import * as B from "../bpf/builder.js";
 import type { Insn } from "../bpf/insn.js";
 import * as O from "../bpf/opcodes.js";
-import { EBUSY, EINVAL, ENOENT, ENOTSUPP } from "../errno.js";
+import { Btf } from "../bpf/btf/btf.js";
+import { BtfEncoder } from "../bpf/btf/encode.js";
+import { BTF_KIND_ARRAY, BTF_KIND_INT, BTF_KIND_STRUCT } from "../bpf/btf/types.js";
+import { EBUSY, EEXIST, EINVAL, ENOENT, ENOTSUPP } from "../errno.js";
 import { BpfError } from "../errors.js";
 import { bpfIntJitCompile, bpfJitFree } from "../jit/jit.js";
 import { btfDistillFuncProto } from "../tramp/func_model.js";
 import { ftraceEntryInsns } from "../tramp/text_poke.js";
 import { bpfTracingLinkRelease, bpfTracingProgAttach, TrampolineTable } from "../tramp/trampoline.js";
 import { genKprobeHandlerStub, a64Mrs } from "./handler_stub.js";
-import { attachKprobe, detachKprobe, type Kprobe } from "./kprobe.js";
+import { attachKprobe, createKprobeTable, detachKprobe, type Kprobe } from "./kprobe.js";
 import { PSR_MODE_EL1h, PSR_MODE_MASK, ptRegsLayout, readPtRegs } from "./pt_regs.js";
 import { createKprobeTestEnv, type KprobeTestEnv } from "./testing.js";
 
@@ -176,6 +179,52 @@ test("counters: a program returning 0 drops the sample; disable_kprobe skips the
   }
 });
 
+test("a probe hit from inside a kprobe program is missed (kprobe_running): nmissed, the function still runs", (t) => {
+  const env = createKprobeTestEnv();
+  try {
+    const { k } = env;
+    const inner = probe(env, "kprobe_target");
+    // The outer program calls kprobe_target(r1 = obj, r2 = x) as if it were a helper, from inside the kprobe.
+    const CALL_TARGET = 0x7fff;
+    const jitEnv = {
+      ...env.jitEnv,
+      helper: (id: number) => (id === CALL_TARGET ? k.symbolAddress("kprobe_target") : env.jitEnv.helper!(id)),
+    };
+    const result = k.slab.kzalloc(8);
+    const outerProg = B.prog(
+      B.BPF_LDX_MEM(O.BPF_DW, O.BPF_REG_6, O.BPF_REG_1, 0), // obj = regs[0]
+      B.BPF_MOV64_REG(O.BPF_REG_1, O.BPF_REG_6),
+      B.BPF_MOV64_IMM(O.BPF_REG_2, 100),
+      B.BPF_EMIT_CALL(CALL_TARGET),
+      B.BPF_LD_IMM64(O.BPF_REG_7, result),
+      B.BPF_STX_MEM(O.BPF_DW, O.BPF_REG_7, O.BPF_REG_0, 0),
+      B.BPF_MOV64_IMM(O.BPF_REG_0, 1),
+      B.BPF_EXIT_INSN(),
+    );
+    const jited = bpfIntJitCompile({ insns: outerProg, name: "outer" }, jitEnv);
+    const outer = attachKprobe(env.table, {
+      symbol: "kprobe_target_caller",
+      prog: { name: "outer", bpfFunc: jited.bpfFunc },
+    });
+    const obj = makeObj(env, 10n, 1n);
+    t.is(k.call("kprobe_target_caller", [obj, 5n]), 10n + 1n + 5n + 1n);
+    t.is(k.machine.memory.read64(result), 10n + 1n + 100n, "the nested call ran and returned normally");
+    t.deepEqual(
+      { hits: inner.kprobe.hits, nmissed: inner.kprobe.nmissed },
+      { hits: 1, nmissed: 1 },
+      "one missed, one hit",
+    );
+    t.is(inner.runs(), 1n, "the inner program ran only for the caller's own call");
+    t.deepEqual({ hits: outer.hits, nmissed: outer.nmissed, events: outer.events }, { hits: 1, nmissed: 0, events: 1 });
+    detachKprobe(env.table, outer);
+    bpfJitFree(jited, jitEnv);
+    inner.detach();
+    t.deepEqual(k.oopses, []);
+  } finally {
+    env.k.close();
+  }
+});
+
 test("refusals: unknown symbol, notrace function, offset, a second kprobe, unregister twice; nothing leaks", (t) => {
   const env = createKprobeTestEnv();
   try {
@@ -208,6 +257,11 @@ test("refusals: unknown symbol, notrace function, offset, a second kprobe, unreg
     first.detach();
     expectErr(() => detachKprobe(table, first.kprobe), EINVAL, /^unregister_kprobe: kprobe_target is not registered$/);
     t.is(live(), 0, "the stub is freed at unregister");
+    t.is(
+      t.throws(() => createKprobeTable(k, env.images), { instanceOf: BpfError })?.errno,
+      EEXIST,
+      "one table per kernel",
+    );
     t.is(table.kprobes.length, 0);
     t.deepEqual(k.oopses, []);
   } finally {
@@ -339,4 +393,33 @@ test("handler stub: documented frame, mrs encodings match capstone, fixed length
     message: /beyond 48 bits/,
   });
   t.throws(() => a64Mrs(31, "nzcv"), { instanceOf: BpfError, message: "invalid register: x31" });
+});
+
+test("pt_regs layout: read from BTF and checked against the uapi user_pt_regs prefix", (t) => {
+  const build = (spOffset: number, size: number): Btf => {
+    const b = new BtfEncoder();
+    b.type(BTF_KIND_INT, { name: "u64", sizeOrType: 8, extra: [64] }); // 1
+    b.type(BTF_KIND_ARRAY, { extra: [1, 1, 31] }); // 2
+    const m = (name: string, type: number, byteOff: number) => [b.str(name), type, byteOff * 8];
+    b.type(BTF_KIND_STRUCT, {
+      name: "pt_regs",
+      vlen: 4,
+      sizeOrType: size,
+      extra: [...m("regs", 2, 0), ...m("sp", 1, spOffset), ...m("pc", 1, 256), ...m("pstate", 1, 264)],
+    });
+    return Btf.parse(b.build());
+  };
+  t.deepEqual(ptRegsLayout(build(248, 272)), { size: 272, regs: 0, sp: 248, pc: 256, pstate: 264 });
+  t.throws(() => ptRegsLayout(build(240, 272)), {
+    instanceOf: BpfError,
+    message: "struct pt_regs: sp at 240, the uapi user_pt_regs has it at 248",
+  });
+  t.throws(() => ptRegsLayout(build(248, 280)), {
+    instanceOf: BpfError,
+    message: /size 280 is not a 16-byte multiple/,
+  });
+  t.throws(() => ptRegsLayout(Btf.parse(new BtfEncoder().build())), {
+    instanceOf: BpfError,
+    message: "kernel BTF has no struct pt_regs",
+  });
 });

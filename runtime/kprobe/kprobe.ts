@@ -43,7 +43,7 @@
  * pre/post handlers other than the BPF program, bpf_override_return and
  * the BPF run context (bpf_get_attach_cookie) are not modelled.
  */
-import { EBUSY, EINVAL, ENOENT } from "../errno.js";
+import { EBUSY, EEXIST, EINVAL, ENOENT } from "../errno.js";
 import type { Btf } from "../bpf/btf/btf.js";
 import { KernelError, NotSupportedError, wrapError } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
@@ -54,6 +54,9 @@ import { rcuReadLock, rcuReadUnlock } from "../rcu/rcu.js";
 import { ftraceDirectPatch, type TextPokeEnv } from "../tramp/text_poke.js";
 import { genKprobeHandlerStub } from "./handler_stub.js";
 import { ptRegsLayout, type PtRegsLayout } from "./pt_regs.js";
+
+/** Kernels that have a table (the stub services are registered once per kernel). */
+const TABLES = new WeakSet<Kernel>();
 
 /** sizeof(struct kprobe) for the kmalloc that gives each kprobe its address. */
 const KPROBE_STRUCT_SIZE = 96;
@@ -144,7 +147,10 @@ interface CpuState {
   bpfProgActive: number;
 }
 
-/** The kprobes of one kernel (kprobe_table) and the enter/exit services of their stubs. */
+/**
+ * The kprobes of one kernel (kprobe_table) and the enter/exit services of
+ * their stubs. One table per kernel: a second one is -EEXIST.
+ */
 export class KprobeTable {
   readonly kernel: Kernel;
   readonly layout: PtRegsLayout;
@@ -167,6 +173,8 @@ export class KprobeTable {
         return addr === undefined ? undefined : { addr, traceable: false };
       });
     this.#cpus = kernel.machine.cpus.map(() => ({ current: undefined, bpfProgActive: 0 }));
+    if (TABLES.has(kernel)) throw new KernelError(EEXIST, "this kernel already has a kprobe table");
+    TABLES.add(kernel);
     this.#enter = kernel.registerDynamicService("a64bpf_kprobe_enter", (call) => {
       const [kp] = call.args();
       return this.#handlerEnter(kp, call.cpu.index, call.task);

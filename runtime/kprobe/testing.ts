@@ -25,7 +25,8 @@ import { createKprobeTable, type KprobeTable } from "./kprobe.js";
 export const KPROBE_TESTMOD = join(dirname(fileURLToPath(import.meta.url)), "testdata", "kprobe_testmod.c");
 
 /** copy_from_kernel_nofault + zeroing on failure, on the emulated memory; returns r0. */
-export function probeReadKernelPhys(mem: PhysMemory, dst: bigint, size: bigint, src: bigint): bigint {
+export function probeReadKernelPhys(mem: PhysMemory, call: { dst: bigint; size: bigint; src: bigint }): bigint {
+  const { dst, size, src } = call;
   const n = Number(size);
   if (n < 0 || n > 1 << 20) return BigInt.asUintN(64, -BigInt(EFAULT));
   if (!mem.isMapped(src, n)) {
@@ -61,7 +62,7 @@ export function createKprobeTestEnv(
     const readAddr = k.registerDynamicService("a64bpf_test_probe_read_kernel", (call) => {
       helperCalls.n++;
       const [dst, size, src] = call.args();
-      return probeReadKernelPhys(mem, dst, size, src);
+      return probeReadKernelPhys(mem, { dst, size, src });
     });
     const jitEnv: JitEnv = {
       kernel: k,
@@ -73,7 +74,7 @@ export function createKprobeTestEnv(
     const helper: HelperFn = (id: number, call: BpfCall) => {
       if (id !== BPF_FUNC_probe_read_kernel) throw new Error(`test env: no helper ${id}`);
       const [dst, size, src] = call.args;
-      return probeReadKernelPhys(mem, dst, size, src);
+      return probeReadKernelPhys(mem, { dst, size, src });
     };
     return { k, images, table, jitEnv, helper, helperCalls };
   } catch (err) {
