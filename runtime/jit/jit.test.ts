@@ -335,3 +335,14 @@ test("extable entries of every function are the program's, and are removed by bp
     t.is(k.extable.search(e.insn), undefined);
   });
 });
+
+test("a program taking its own entry's address gets the real address (extra pass with one function)", (t) => {
+  withKernel((k, env) => {
+    // r0 = &main (BPF_PSEUDO_FUNC to slot 0), the only function.
+    const insns = B.prog(B.BPF_LD_IMM64_RAW(R0, O.BPF_PSEUDO_FUNC, -1), EXIT);
+    const j = bpfIntJitCompile({ insns }, env);
+    t.is(j.subprogs.length, 1);
+    t.is(k.call(j.bpfFunc), j.bpfFunc);
+    bpfJitFree(j, env);
+  });
+});

@@ -5,7 +5,7 @@
  *
  *   JitInput ──validate──► functions ──┬─ pass 1: size ─► alloc text ─► pass 2: write ─► pass 3: validate
  *   (insns, name, aux)   (main + subprogs) │   (calls to subprograms use a placeholder address)
- *                                        └─ extra pass (2+ functions): rewrite every function with
+ *                                        └─ extra pass (calls or function pointers): rewrite every function with
  *                                           the callee addresses, same length, validate again
  *                          ──► copy into BPF text, PLT target = dummy_tramp, extable entries,
  *                              ksyms bpf_prog_<tag>_<name>  ──► JitedProg
@@ -27,7 +27,7 @@ import { validateInsns, type ProgLayout } from "../bpf/codec.js";
 import { funcIdName } from "../bpf/func_ids.js";
 import type { Insn } from "../bpf/insn.js";
 import { InsnError } from "../bpf/insn_error.js";
-import { MAX_BPF_STACK, opInfo } from "../bpf/opcodes.js";
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, MAX_BPF_STACK, opInfo } from "../bpf/opcodes.js";
 import type { ExtableEntry } from "../kernel/extable.js";
 import type { TextAllocation } from "../kernel/text_alloc.js";
 import { writePass, sizePass, type FuncCode } from "./build.js";
@@ -266,6 +266,17 @@ function makeResolve(env: JitEnv, insns: readonly Insn[], funcs: JitFunc[], func
   };
 }
 
+/** True when some instruction calls or takes the address of a function of the program. */
+function refersToFuncs(insns: readonly Insn[]): boolean {
+  for (const insn of insns) {
+    const kind = opInfo(insn.code).kind;
+    if ((kind === "call" && insn.src === BPF_PSEUDO_CALL) || (kind === "ldimm64" && insn.src === BPF_PSEUDO_FUNC)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 function wordsToBytes(words: Uint32Array): Uint8Array {
   const bytes = new Uint8Array(words.length * 4);
   const view = new DataView(bytes.buffer);
@@ -323,7 +334,7 @@ export function bpfIntJitCompile(input: JitInput, env: JitEnv, opts: JitOptions 
       b.code = writePass(sized, resolve);
       funcAddrs[func.index] = alloc.addr;
     }
-    if (funcs.length > 1) {
+    if (funcs.length > 1 || refersToFuncs(insns)) {
       // The extra pass: every call and function pointer now gets its callee's address.
       for (const b of built) b.code = writePass(b.code.ctx, resolve);
     }
