@@ -4,13 +4,16 @@
  * `loader`.
  *
  *   jit      random programs, JIT on the emulated CPU vs the interpreter (jit.ts)
+ *   loader   malformed BPF ELF objects: typed errors, no crash, no hang, nothing leaked (loader.ts)
  */
 import { fuzzJit, type FuzzIo } from "./jit.js";
+import { fuzzLoader } from "./loader.js";
 
 type Target = (argv: readonly string[], io: FuzzIo) => number | Promise<number>;
 
 const TARGETS: Record<string, { summary: string; run: Target }> = {
   jit: { summary: "JIT vs interpreter on seeded random programs: --cases N --seed S", run: fuzzJit },
+  loader: { summary: "malformed ELF objects must give typed errors: --cases N --seed S [--no-load]", run: fuzzLoader },
 };
 
 function usage(): string {
