@@ -50,14 +50,18 @@ function hex(v: bigint | number): string {
   return `0x${v.toString(16)}`;
 }
 
-/** "nop", "bl <target>", "b <target>" or ".inst 0x…" for an instruction at `pc`. */
+/** `mov x9, x30` (add x9, x30, #0): the first patchable instruction of an attached entry. */
+const MOV_X9_LR = 0x910003c9;
+
+/** "nop", "bl 0x… <sym>", "b 0x… <sym>", "mov x9, x30" or ".inst 0x…" for an instruction at `pc`. */
 export function describeInsn(insn: number, pc: bigint, symbolize: (a: bigint) => string | undefined): string {
   if (aarch64InsnIsNop(insn)) return "nop";
   if (aarch64InsnIsBOrBl(insn)) {
     const target = pc + BigInt(aarch64GetBranchOffset(insn));
-    const name = symbolize(target)?.split("/")[0] ?? hex(target);
-    return `${(insn & 0x80000000) !== 0 ? "bl" : "b"} ${name}`;
+    const name = symbolize(target)?.split("/")[0];
+    return `${(insn & 0x80000000) !== 0 ? "bl" : "b"} ${hex(target)}${name ? ` <${name}>` : ""}`;
   }
+  if (insn >>> 0 === MOV_X9_LR) return "mov x9, x30";
   return `.inst 0x${(insn >>> 0).toString(16).padStart(8, "0")}`;
 }
 
@@ -125,7 +129,15 @@ export class Detectors {
     }
   }
 
-  #symbolize = (a: bigint): string | undefined => this.k.symbolize(a);
+  /** kallsyms, and for freed BPF text the name it had: "bpf_trampoline_…+0x10/0x100 (freed)". */
+  #symbolize = (a: bigint): string | undefined => {
+    const s = this.k.symbolize(a);
+    if (s) return s;
+    const f = this.#freedAt(a);
+    if (!f) return undefined;
+    const size = Math.ceil(f.size / 64) * 64;
+    return `${f.name}+0x${(a - f.addr).toString(16)}/0x${size.toString(16)} (freed)`;
+  };
 
   #taskName(pid: number): string | undefined {
     const t = this.k.sched.tasks.find((x) => x.pid === pid);
@@ -266,7 +278,7 @@ export class Detectors {
       return {
         kind: "stale-instruction",
         message:
-          `CPU ${fault.cpu} executed \`bl ${freed.name}\` at ${siteName}, which memory no longer holds ` +
+          `CPU ${fault.cpu} executed \`bl ${hex(freed.addr)} <${freed.name}>\` at ${siteName}, which memory no longer holds ` +
           `(it holds \`${describeInsn(now, site, sym)}\` since the poke at ${last.t} ns` +
           `${last.synced ? "" : ", made without cache maintenance"}); ${freed.name} was freed at ${freed.freedAt} ns`,
       };

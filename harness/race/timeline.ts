@@ -43,7 +43,10 @@ export interface TimelineMeta {
   taskNames: ReadonlyMap<number, string>;
 }
 
-const COL = 12;
+/** Column width bounds: a short schedule gets wide columns, a long one fits about FIT pixels. */
+const COL_MAX = 12;
+const COL_MIN = 4;
+const FIT = 1200;
 const LANE = 34;
 const LEFT = 130;
 const TOP = 40;
@@ -98,6 +101,7 @@ function hex(v: bigint): string {
 /** Render the page. */
 export function renderTimeline(events: readonly TimelineEvent[], meta: TimelineMeta): string {
   const n = events.length + 1;
+  const COL = Math.max(COL_MIN, Math.min(COL_MAX, Math.floor(FIT / n)));
   const flavours = ["rcu", "rcu_tasks", "rcu_tasks_trace"];
   const lanes = [...Array.from({ length: meta.cpus }, (_, i) => `CPU ${i}`), ...flavours, "images"];
   const laneY = (i: number) => TOP + i * LANE;
@@ -278,9 +282,11 @@ pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px}
 .free path{stroke:#555;stroke-width:2.5}
 .oops path{stroke:#d00000;stroke-width:3}.warn circle{fill:#ffcc00;stroke:#d00000}
 .violation line{stroke:#d00000;stroke-width:3}.violation text{fill:#d00000;font:bold 12px monospace}
+.vline{color:#fff;background:#d00000;padding:6px 8px;font:bold 13px monospace;border-radius:3px}
 .key{margin-right:12px;white-space:nowrap}.key i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px;border:1px solid #555}
 </style></head><body>
 <h1>${esc(meta.title)}</h1>
+${v ? `<p class="vline">VIOLATION ${esc(v.kind)}: ${esc(v.message)}</p>` : ""}
 ${meta.token ? `<p>replay: <code>${esc(meta.token)}</code></p>` : ""}
 <p>${legend}</p>
 <p class="keys">▲ text poke (red: without text_mutex) · ● image alloc · ◆ bpf_tramp_image_put · ■ percpu_ref kill · □ release · ✕ free · blue bands: grace periods · red line: the violation</p>
