@@ -208,3 +208,31 @@ SEC("frobnicate/x") int p(void *ctx) { return 0; }
     k.close();
   }
 });
+
+test("kfuncs: a bpf_testmod kfunc (module BTF) is called; an unregistered kernel function is refused", (t) => {
+  const { kernel: k } = bootBpfKernel();
+  try {
+    const b = compileBpfSnippet(
+      "loader_kfunc",
+      `${PROLOGUE}
+extern long bpf_kfunc_call_test4(signed char a, short b, int c, long d) __ksym;
+extern int bpf_fentry_test2(int a, __u64 b) __ksym;
+long r;
+SEC("tc") int p(struct __sk_buff *skb) { r = bpf_kfunc_call_test4(-3, -30, -300, -3000); return 0; }
+SEC("?tc") int q(struct __sk_buff *skb) { return bpf_fentry_test2(1, 2); }
+`,
+    );
+    const o = loaded(openAndLoad(k, b.bytes, { objectName: "loader_kfunc" }));
+    o.program("p").testRun({ dataIn: PKT_V4 });
+    t.is(o.bss!.r, -3333n, "sign-extended arguments summed by the module's C code");
+    o.destroy();
+    const o2 = BpfObject.open(b.bytes, { objectName: "loader_kfunc" });
+    o2.program("p").autoload = false;
+    o2.program("q").autoload = true;
+    const e = t.throws(() => o2.load(k), { instanceOf: ObjectError });
+    t.regex(e!.message, /calling kernel function bpf_fentry_test2 is not allowed: insn 2: \(85\) call bpf_fentry_test2#\d+$/);
+    t.is(e?.errno, EACCES);
+  } finally {
+    k.close();
+  }
+});

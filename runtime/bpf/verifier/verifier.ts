@@ -187,7 +187,7 @@ export function bpfCheck(input: VerifierInput): VerifierResult {
       const errno = err instanceof Reject ? err.errno : EINVAL;
       log.always(`${err.message}\n`);
       log.always(statsLine(stats));
-      const text = idx !== undefined && idx >= 0 && idx < insns.length ? safeText(insns, idx) : undefined;
+      const text = idx !== undefined && idx >= 0 && idx < insns.length ? safeText(input, idx) : undefined;
       throw new VerifierError(err.message, { errno, log: log.text, insnIdx: idx, insnText: text });
     }
     throw err;
@@ -215,10 +215,10 @@ export function bpfCheck(input: VerifierInput): VerifierResult {
   };
 }
 
-function safeText(insns: VerifierInput["insns"], idx: number): string {
+function safeText(input: VerifierInput, idx: number): string {
   try {
-    return formatInsnWithCode(insns, idx);
+    return formatInsnWithCode(input.insns, idx, { kfuncName: (x) => input.kfunc?.(x.imm, x.off)?.name });
   } catch {
-    return `(${insns[idx].code.toString(16)})`;
+    return `(${input.insns[idx].code.toString(16)})`;
   }
 }
