@@ -345,6 +345,22 @@ test("refusals through the section name: global, offset out of s32, prologue too
   }
 });
 
+test("a vmlinux function: bpf_fentry_test1(int a) with its parameter by name", (t) => {
+  const env = createKprobeTestEnv();
+  try {
+    const out = env.k.slab.kzalloc(8 * (OUT_CTX + PT_REGS_U64));
+    const l = load(env, "t1=bpf_fentry_test1 a", out);
+    t.is(l.prepared.func.module, undefined, "found in vmlinux");
+    t.deepEqual(l.prepared.args.map(synthesizeProbeTraceArg), ["%x0:s32"]);
+    t.is(env.k.call("bpf_fentry_test1", [41n]), 42n);
+    const f = readOut(env, out);
+    t.deepEqual({ r2: f.r2, r3: f.args[0] }, { r2: 0n, r3: 41n });
+    unload(env, l);
+  } finally {
+    env.k.close();
+  }
+});
+
 test("no argument: perf loads the program without a prologue", (t) => {
   const env = createKprobeTestEnv();
   try {
