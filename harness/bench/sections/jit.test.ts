@@ -9,7 +9,7 @@ import { FlatMemory } from "../../../runtime/bpf/interp_mem.js";
 import { validateInsns } from "../../../runtime/bpf/codec.js";
 import type { Insn } from "../../../runtime/bpf/insn.js";
 import { randomProg } from "../../../runtime/bpf/random_prog.js";
-import { aluCount, aluLoop, withOuterLoop } from "./jit.js";
+import { alignAccesses, aluCount, aluLoop, withOuterLoop } from "./jit.js";
 
 function interp(insns: readonly Insn[], scratch: Uint8Array): { r0: bigint; count: number } {
   const mem = new FlatMemory();
@@ -35,4 +35,26 @@ test("withOuterLoop wraps the body in a counted loop", (t) => {
 
 test("aluCount models the ALU loop's instruction count", (t) => {
   for (const n of [1, 7, 1000]) t.is(interp(aluLoop(n), new Uint8Array(8)).count, aluCount(n), `${n} iterations`);
+});
+
+test("alignAccesses rounds r6/r10 offsets down to the access size and keeps the program valid", (t) => {
+  const p = randomProg(90_002, { length: 80, calls: false });
+  const a = alignAccesses(p.insns);
+  t.notThrows(() => validateInsns(a));
+  let changed = 0;
+  a.forEach((insn, i) => {
+    const before = p.insns[i];
+    if (insn.off !== before.off) changed++;
+    const size = ({ 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 } as Record<number, number>)[insn.code & 0x18];
+    const cls = insn.code & 7;
+    if (
+      (cls === 1 && (insn.src === 6 || insn.src === 10)) ||
+      ((cls === 2 || cls === 3) && (insn.dst === 6 || insn.dst === 10))
+    ) {
+      if ((insn.code & 0xe0) !== 0xc0) t.is(((insn.off % size) + size) % size, 0, `slot ${i}`);
+    }
+  });
+  t.true(changed > 0, "the generator produces unaligned accesses for the transform to fix");
+  // Aligned programs still run to the end on the interpreter.
+  t.true(interp(withOuterLoop(a, 2), p.scratch).count > 0);
 });

@@ -14,12 +14,17 @@
  *                   the emulated CPU; BPF instructions counted by the
  *                   interpreter's run of the same program — shown as a
  *                   ratio to exec.interp
+ *   exec.aligned.*  the same programs with every load/store offset rounded
+ *                   down to a multiple of its size (naturally aligned, as
+ *                   most verified programs are)
  *   exec.alu.*      the same comparison for a register-only loop
  *                   (xorshift64 + multiply-add): the JIT's ceiling. Stores
  *                   are what holds the random programs back: measured on a
  *                   bare Unicorn 2.0.1 instance (no hooks, no budget), a
  *                   loop with one `str` runs at ~22 MIPS against ~700 for
- *                   one `ldr` and ~1000 for register arithmetic
+ *                   one `ldr` and ~800-1000 for register arithmetic, and
+ *                   an unaligned `str` at ~2 MIPS (loads, even unaligned,
+ *                   stay above 100)
  *
  * The execution programs are random programs (no subprograms) whose body is
  * wrapped in a counted outer loop (counter in a stack slot of its own), so
@@ -31,7 +36,17 @@ import { EFAULT } from "../../../runtime/errno.js";
 import { BpfError } from "../../../runtime/errors.js";
 import * as B from "../../../runtime/bpf/builder.js";
 import type { Insn } from "../../../runtime/bpf/insn.js";
-import { BPF_ADD, BPF_DW, BPF_JNE, BPF_LSH, BPF_MUL, BPF_RSH, BPF_SUB, BPF_XOR } from "../../../runtime/bpf/opcodes.js";
+import {
+  BPF_ADD,
+  BPF_DW,
+  BPF_JNE,
+  BPF_LSH,
+  BPF_MUL,
+  BPF_RSH,
+  BPF_SUB,
+  BPF_XOR,
+  opInfo,
+} from "../../../runtime/bpf/opcodes.js";
 import { randomProg } from "../../../runtime/bpf/random_prog.js";
 import { createDiffEnv, runInterp, type DiffEnv } from "../../../runtime/jit/diff.js";
 import { insertInsns } from "../../../runtime/jit/insn_patch.js";
@@ -87,11 +102,27 @@ interface ExecProg {
   count: number;
 }
 
-function execProgs(env: DiffEnv, n: number, iters: number): ExecProg[] {
+/**
+ * The program with every load and store offset from r6 (the scratch base,
+ * 8-byte aligned) or r10 rounded down to a multiple of its size: the same
+ * program shape with naturally aligned accesses only. The generated offsets
+ * stay inside their range ([0, scratch) and [-64, 0)) when rounded down.
+ */
+export function alignAccesses(insns: readonly Insn[]): Insn[] {
+  return insns.map((insn) => {
+    const info = opInfo(insn.code);
+    if (info.kind !== "ldx" && info.kind !== "st" && info.kind !== "stx") return insn;
+    const base = info.kind === "ldx" ? insn.src : insn.dst;
+    if (base !== 6 && base !== 10) return insn;
+    return { ...insn, off: Math.floor(insn.off / info.size) * info.size };
+  });
+}
+
+function execProgs(env: DiffEnv, n: number, opts: { iters: number; aligned: boolean }): ExecProg[] {
   const out: ExecProg[] = [];
   for (let seed = 1; out.length < n; seed++) {
     const p = randomProg(90_000 + seed, { length: 80, calls: false });
-    const insns = withOuterLoop(p.insns, iters);
+    const insns = withOuterLoop(opts.aligned ? alignAccesses(p.insns) : p.insns, opts.iters);
     const r = runInterpCounted(env, insns, p.scratch);
     if (r === undefined) continue;
     out.push({ insns, scratch: p.scratch, r0: r.r0, count: r.count });
@@ -141,13 +172,20 @@ async function measureCompile(ctx: BenchContext, env: DiffEnv, size: (k: keyof t
   );
 }
 
-async function measureExec(ctx: BenchContext, env: DiffEnv, size: (k: keyof typeof SIZES) => number) {
+async function measureExec(
+  ctx: BenchContext,
+  env: DiffEnv,
+  w: { size: (k: keyof typeof SIZES) => number; aligned: boolean },
+) {
+  const { size, aligned } = w;
+  const key = aligned ? "exec.aligned" : "exec";
+  const what = aligned ? "random programs, aligned accesses only, in a loop" : "random programs in a loop";
   const nProgs = size("execProgs");
-  const interpProgs = execProgs(env, nProgs, size("interpIters"));
-  const jitProgs = execProgs(env, nProgs, size("jitIters"));
+  const interpProgs = execProgs(env, nProgs, { iters: size("interpIters"), aligned });
+  const jitProgs = execProgs(env, nProgs, { iters: size("jitIters"), aligned });
   const interpCount = interpProgs.reduce((n, p) => n + p.count, 0);
   await ctx.measure(
-    "exec.interp",
+    `${key}.interp`,
     () => {
       for (const p of interpProgs) {
         const r = runInterp(env, { insns: p.insns, data: p.scratch, budget: 100_000_000 });
@@ -156,7 +194,7 @@ async function measureExec(ctx: BenchContext, env: DiffEnv, size: (k: keyof type
       return interpCount;
     },
     {
-      label: "interpreter, random programs in a loop",
+      label: `interpreter, ${what}`,
       unit: perSecond("BPF insns"),
       note: `${nProgs} programs × ${size("interpIters")} iterations, ${(interpCount / 1e6).toFixed(2)}M BPF instructions`,
     },
@@ -165,7 +203,7 @@ async function measureExec(ctx: BenchContext, env: DiffEnv, size: (k: keyof type
   const jited = jitProgs.map((p) => bpfIntJitCompile({ insns: p.insns }, env.jitEnv));
   try {
     await ctx.measure(
-      "exec.jit",
+      `${key}.jit`,
       () => {
         const mem = env.k.machine.memory;
         jitProgs.forEach((p, i) => {
@@ -176,9 +214,9 @@ async function measureExec(ctx: BenchContext, env: DiffEnv, size: (k: keyof type
         return jitCount;
       },
       {
-        label: "JITed code on the emulated CPU, same programs",
+        label: `JITed code on the emulated CPU, ${what}`,
         unit: perSecond("BPF insns"),
-        baseline: "exec.interp",
+        baseline: `${key}.interp`,
         note: `${nProgs} programs × ${size("jitIters")} iterations, ${(jitCount / 1e6).toFixed(1)}M BPF instructions, Kernel.call each`,
       },
     );
@@ -282,7 +320,8 @@ export const section: Section = {
     const env = createDiffEnv();
     try {
       await measureCompile(ctx, env, size);
-      await measureExec(ctx, env, size);
+      await measureExec(ctx, env, { size, aligned: false });
+      await measureExec(ctx, env, { size, aligned: true });
       await measureAlu(ctx, env, size);
     } finally {
       env.k.close();
