@@ -31,7 +31,8 @@
  */
 import { aarch64InsnGenBranchImm } from "../a64/gen_branch.js";
 import { A64_INSN } from "../a64/insn_table.js";
-import { a64Mov, a64Nop } from "../a64/jit_macros.js";
+import { a64Nop, a64Orr } from "../a64/jit_macros.js";
+import { A64_ZR } from "../a64/regs.js";
 import { EBUSY, EFAULT, EINVAL, ENOTSUPP } from "../errno.js";
 import { KernelError } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
@@ -175,7 +176,8 @@ export function* bpfArchTextPoke(
 // ---------------------------------------------------------------------------
 // ftrace-style direct calls on kernel function entries.
 
-const MOV_X9_LR = a64Mov(true, 9, 30);
+/** ftrace_init_nop's `mov x9, x30`: aarch64_insn_gen_move_reg, the ORR form (0xaa1e03e9). */
+const MOV_X9_LR = a64Orr(true, 9, A64_ZR, 30);
 
 /** What the two patchable entry instructions hold for a direct call to `tramp` (or none). */
 export function ftraceEntryInsns(func: bigint, tramp: bigint | undefined): [number, number] {
