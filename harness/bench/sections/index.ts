@@ -12,4 +12,5 @@ export const SECTIONS: readonly SectionEntry[] = [
   { name: "jit", load: () => import("./jit.js") },
   { name: "kernel", load: () => import("./kernel.js") },
   { name: "tramp", load: () => import("./tramp.js") },
+  { name: "race", load: () => import("./race.js") },
 ];
