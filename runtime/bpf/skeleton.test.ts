@@ -230,8 +230,93 @@ SEC("?tc") int q(struct __sk_buff *skb) { return bpf_fentry_test2(1, 2); }
     o2.program("p").autoload = false;
     o2.program("q").autoload = true;
     const e = t.throws(() => o2.load(k), { instanceOf: ObjectError });
-    t.regex(e!.message, /calling kernel function bpf_fentry_test2 is not allowed: insn 2: \(85\) call bpf_fentry_test2#\d+$/);
+    t.regex(
+      e!.message,
+      /calling kernel function bpf_fentry_test2 is not allowed: insn 2: \(85\) call bpf_fentry_test2#\d+$/,
+    );
     t.is(e?.errno, EACCES);
+  } finally {
+    k.close();
+  }
+});
+
+test("tail calls through prog arrays: initial slots, a miss falls through, MAX_TAIL_CALL_CNT", (t) => {
+  const { kernel: k } = bootBpfKernel();
+  try {
+    const b = compileBpfSnippet(
+      "loader_tailcall",
+      `${PROLOGUE}
+int tail(struct __sk_buff *skb);
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__array(values, int (void *));
+} jmp_table SEC(".maps") = { .values = { [1] = (void *)&tail } };
+int tail_runs, loop_runs;
+SEC("tc") int tail(struct __sk_buff *skb) { tail_runs++; return 42; }
+SEC("tc") int entry(struct __sk_buff *skb) { bpf_tail_call(skb, &jmp_table, 1); return 7; }
+SEC("tc") int entry_miss(struct __sk_buff *skb) { bpf_tail_call(skb, &jmp_table, 2); return 7; }
+SEC("tc") int loop(struct __sk_buff *skb) { loop_runs++; bpf_tail_call(skb, &jmp_table, 0); return loop_runs; }
+`,
+    );
+    const o = loaded(openAndLoad(k, b.bytes, { objectName: "loader_tailcall" }));
+    t.is(o.program("entry").testRun({ dataIn: PKT_V4 }).retval, 42);
+    t.is(o.bss!.tail_runs, 1);
+    t.is(o.program("entry_miss").testRun({ dataIn: PKT_V4 }).retval, 7, "empty slot: fall through");
+    bpfSys(k).progArrayUpdate(o.map("jmp_table").fd, 0, o.program("loop").fd);
+    t.is(o.program("loop").testRun({ dataIn: PKT_V4 }).retval, 34, "1 run + MAX_TAIL_CALL_CNT (33) tail calls");
+    o.destroy();
+  } finally {
+    k.close();
+  }
+});
+
+test("freplace and fentry on a BPF program's global function (setAttachTarget)", (t) => {
+  const { kernel: k } = bootBpfKernel();
+  try {
+    const before = snapshot(k);
+    const target = loaded(
+      openAndLoad(
+        k,
+        compileBpfSnippet(
+          "loader_target",
+          `${PROLOGUE}
+__noinline int global_func(struct __sk_buff *skb) { return skb->len > 1000 ? 0 : 1; }
+SEC("tc") int entry(struct __sk_buff *skb) { return global_func(skb) + 10; }
+`,
+        ).bytes,
+        { objectName: "loader_target" },
+      ),
+    );
+    const entry = target.program("entry");
+    t.is(entry.testRun({ dataIn: PKT_V4 }).retval, 11);
+    const ext = BpfObject.open(
+      compileBpfSnippet(
+        "loader_ext",
+        `${PROLOGUE}
+int fentry_hits;
+SEC("freplace/global_func") int new_func(struct __sk_buff *skb) { return 5; }
+SEC("fentry/global_func") int BPF_PROG(watch, struct __sk_buff *skb) { fentry_hits++; return 0; }
+`,
+      ).bytes,
+      { objectName: "loader_ext" },
+    );
+    ext.program("new_func").setAttachTarget(entry, "global_func");
+    ext.program("watch").setAttachTarget(entry.prog, "global_func");
+    ext.load(k);
+    const fl = ext.program("watch").attach();
+    t.is(entry.testRun({ dataIn: PKT_V4 }).retval, 11);
+    t.is(ext.bss!.fentry_hits, 1, "fentry on the BPF function ran");
+    fl.detach();
+    const link = ext.program("new_func").attach();
+    t.is(entry.testRun({ dataIn: PKT_V4 }).retval, 15, "global_func replaced");
+    link.detach();
+    t.is(entry.testRun({ dataIn: PKT_V4 }).retval, 11, "restored");
+    ext.destroy();
+    target.destroy();
+    t.deepEqual(snapshot(k), before);
+    t.deepEqual(k.oopses, []);
   } finally {
     k.close();
   }

@@ -49,7 +49,11 @@ export interface HelperDeps {
   trace(line: string): void;
 }
 
-/** BPF_F_* flags of bpf_trace_printk: %d %i %u %x %ld %li %lu %lx %lld %lli %llu %llx %p %s %c (kernel: bpf_bprintf_prepare). */
+/**
+ * The formats bpf_trace_printk accepts (kernel/bpf/helpers.c
+ * bpf_bprintf_prepare): %d %i %u %x %X with l/ll, %p, %s, %c, %%, flags and
+ * width; at most three arguments.
+ */
 function formatTrace(fmt: string, args: readonly bigint[], readStr: (a: bigint) => string): string {
   let n = 0;
   return fmt.replace(
@@ -97,12 +101,25 @@ function xorshift(state: Uint32Array, cpu: number): number {
   return x >>> 0;
 }
 
-/** The helper implementations, by kernel function name. */
-export function bpfHelperFns(k: HelperKernel, deps: HelperDeps): Record<string, HelperFn> {
+const depsByKernel = new WeakMap<HelperKernel, HelperDeps>();
+
+/** Provide (or replace) the BPF state the helpers of kernel `k` consult. */
+export function setHelperDeps(k: HelperKernel, deps: HelperDeps): void {
+  depsByKernel.set(k, deps);
+}
+
+function depsOf(k: HelperKernel): HelperDeps {
+  const d = depsByKernel.get(k);
+  if (!d) throw new Error("BPF helper called before the BPF state of this kernel exists");
+  return d;
+}
+
+/** The helper implementations, by kernel function name; the BPF state is looked up at call time. */
+export function bpfHelperFns(k: HelperKernel): Record<string, HelperFn> {
   const mem = k.machine.memory;
   const rnd = new Uint32Array(64);
   const mapOf = (addr: bigint): BpfMap => {
-    const m = deps.mapAt(addr);
+    const m = depsOf(k).mapAt(addr);
     if (!m) throw new Error(`no bpf_map at 0x${addr.toString(16)}`);
     return m;
   };
@@ -150,7 +167,7 @@ export function bpfHelperFns(k: HelperKernel, deps: HelperDeps): Record<string, 
       const n = Number(size & 0xffffffffn);
       if (n === 0 || !mem.isMapped(fmt, n) || mem.read8(fmt + BigInt(n - 1)) !== 0) return -BigInt(EINVAL);
       const text = formatTrace(mem.readCString(fmt, n), [a1, a2, a3], readStr).replace(/\n$/, "");
-      deps.trace(
+      depsOf(k).trace(
         `${call.task.comm}-${call.task.pid} [${String(call.cpu.index).padStart(3, "0")}] bpf_trace_printk: ${text}`,
       );
       return BigInt(text.length + 1);
@@ -166,12 +183,15 @@ export function bpfHelperFns(k: HelperKernel, deps: HelperDeps): Record<string, 
 
 /**
  * Bind every helper of service_decls.ts to its implementation (the call
- * the kernel's boot makes). Helpers already bound are left alone, so the
- * call is idempotent.
+ * the kernel's boot makes; `deps` may come later through setHelperDeps, as
+ * runtime/bpf/loader/bpf_sys.ts provides them when the BPF state of the
+ * kernel is created). Helpers already bound are left alone, so the call is
+ * idempotent.
  */
-export function bindBpfHelpers(k: HelperKernel, deps: HelperDeps): void {
+export function bindBpfHelpers(k: HelperKernel, deps?: HelperDeps): void {
+  if (deps) setHelperDeps(k, deps);
   const unbound = new Set(k.services.unbound());
-  for (const [name, fn] of Object.entries(bpfHelperFns(k, deps))) {
+  for (const [name, fn] of Object.entries(bpfHelperFns(k))) {
     if (unbound.has(name)) k.services.bind(name, fn);
   }
 }
