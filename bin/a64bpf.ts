@@ -22,6 +22,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "BTF as C or raw text: btf dump [file PATH | module NAME] --format c|raw (default: vmlinux)",
     load: () => import("../harness/btf/main.js"),
   },
+  trace: {
+    summary: "load a BPF object, attach it, call a function: trace --object p.o --call <func> [args...] [--json]",
+    load: () => import("../harness/trace/main.js"),
+  },
   bench: {
     summary: "run benchmarks: a64bpf bench [section...] [--json FILE]",
     load: () => import("../harness/bench/main.js"),
