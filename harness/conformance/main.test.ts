@@ -392,7 +392,13 @@ const CLASSES: Record<string, { insns: Insn[]; memory?: string; want: bigint }> 
 };
 
 for (const [name, c] of Object.entries(CLASSES)) {
-  for (const engine of ["--jit", "--interpret"]) {
+  // The full simulated kernel (--kernel) takes the same programs: checked on two classes to keep the run short.
+  const engines = [
+    "--jit",
+    "--interpret",
+    ...(name.startsWith("atomics") || name.startsWith("unwind") ? ["--kernel"] : []),
+  ];
+  for (const engine of engines) {
     test(`${name} through ${engine}`, async (t) => {
       const r = await plugin(progHex(c.insns), c.memory ?? "", engine);
       t.is(r.stderr, "", "no error");
@@ -450,7 +456,9 @@ test("argument parsing follows the suite's conventions", (t) => {
     memory: Uint8Array.from([10, 11]),
     program: undefined,
     interpret: false,
+    kernel: false,
   });
+  t.is(parsePluginArgs(["", "--kernel"]).kernel, true);
   t.is(parsePluginArgs(["", "--interpret"]).interpret, true);
   t.is(parsePluginArgs(["--interpret"]).interpret, true);
   t.is(parsePluginArgs(["", "--interpret --jit"]).interpret, false, "the last option wins");

@@ -3,8 +3,10 @@
  * a plugin for the bpf_conformance test suite (protocol.ts). By default the
  * program is JITed and run on a one-CPU emulated machine with the kernel's
  * BPF text, data and stack (bare.ts: the full simulated kernel would take
- * more than the start-up budget); `--interpret` runs the reference
- * interpreter instead. Helpers 0–5 are ubpf's (helpers.ts).
+ * more than the start-up budget); `--kernel` runs it on the full
+ * simulated kernel instead (a task of a 1-CPU Kernel: slower to start), and
+ * `--interpret` runs the reference interpreter. Helpers 0–5 are ubpf's
+ * (helpers.ts).
  *
  *   r1 = address of a copy of MEMORY (0 when it is empty), r2 = its length
  *
@@ -65,13 +67,38 @@ async function runJit(insns: readonly Insn[], memory: Uint8Array): Promise<bigin
   }
 }
 
+/** The JIT on the full simulated kernel (`--kernel`): a 1-CPU Kernel, the program called by a task. */
+async function runJitKernel(insns: readonly Insn[], memory: Uint8Array): Promise<bigint> {
+  const { createDiffEnv } = await import("../../runtime/jit/diff.js");
+  const { bpfIntJitCompile } = await import("../../runtime/jit/jit.js");
+  const { FaultError } = await import("../../runtime/machine/fault.js");
+  const env = createDiffEnv({ helpers: CONFORMANCE_HELPERS, maxScratch: Math.max(memory.length, 8) });
+  try {
+    env.k.machine.memory.writeBytes(env.scratch, memory);
+    const jited = bpfIntJitCompile({ insns }, env.jitEnv);
+    const args = [memory.length ? env.scratch : 0n, BigInt(memory.length)];
+    try {
+      return env.k.call(jited.bpfFunc, args, { comm: "conformance", maxSteps: 10_000 });
+    } catch (err) {
+      if (err instanceof FaultError) throw new Error(`program faulted: ${err.message.split("\n")[0]}`);
+      throw err;
+    }
+  } finally {
+    env.k.close();
+  }
+}
+
 /** Entry point of `a64bpf conformance-plugin`; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   try {
     const args = parsePluginArgs(argv);
     const bytes = decodeHex(args.program ?? (await readStdin()));
     const insns = decodeInsns(bytes);
-    const r0 = args.interpret ? await runInterp(insns, args.memory) : await runJit(insns, args.memory);
+    const r0 = args.interpret
+      ? await runInterp(insns, args.memory)
+      : args.kernel
+        ? await runJitKernel(insns, args.memory)
+        : await runJit(insns, args.memory);
     process.stdout.write(`${r0.toString(16)}\n`);
     return 0;
   } catch (err) {

@@ -5,7 +5,8 @@
  *
  *   argv[1]   input memory: hex bytes separated by spaces ("01  02  ff "),
  *             possibly empty; anything starting with "--" is an option
- *   argv[2]   plugin options, as one string ("--interpret", "--jit", "")
+ *   argv[2]   plugin options, as one string ("--interpret", "--jit", "");
+ *             ours also takes "--kernel" (JIT on the full simulated kernel)
  *   --program <hex>   the program on the command line instead of stdin
  *   stdin     the program: one line of hex bytes, 8 per instruction
  *   stdout    r0 in hex, no prefix ("2a"), then a newline; exit 0
@@ -21,6 +22,8 @@ export interface PluginArgs {
   readonly program?: string;
   /** Use the reference interpreter instead of the JIT. */
   readonly interpret: boolean;
+  /** Run the JITed program on the full simulated kernel instead of the bare machine. */
+  readonly kernel: boolean;
 }
 
 /** A usage error of the plugin's command line. */
@@ -42,6 +45,7 @@ export function parsePluginArgs(argv: readonly string[]): PluginArgs {
   let memory: Uint8Array = new Uint8Array(0);
   let program: string | undefined;
   let interpret = false;
+  let kernel = false;
   let i = 0;
   if (argv.length > 0 && !argv[0].trimStart().startsWith("--")) memory = decodeHex(argv[i++]);
   for (; i < argv.length; i++) {
@@ -51,6 +55,7 @@ export function parsePluginArgs(argv: readonly string[]): PluginArgs {
       const a = words[w];
       if (a === "--jit") interpret = false;
       else if (a === "--interpret") interpret = true;
+      else if (a === "--kernel") kernel = true;
       else if (a === "--program") {
         // The program is the rest of this argument, or the next argument.
         if (w + 1 < words.length) program = words.slice(w + 1).join(" ");
@@ -60,5 +65,5 @@ export function parsePluginArgs(argv: readonly string[]): PluginArgs {
       } else throw new PluginUsageError(`invalid argument: ${a}`);
     }
   }
-  return { memory, program, interpret };
+  return { memory, program, interpret, kernel };
 }
