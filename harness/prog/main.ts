@@ -3,12 +3,15 @@
  *
  *   prog dump jited FILE [options]    JITed code, interleaved with BPF (dump_jited.ts;
  *                                     ELF objects through dump_jited_elf.ts)
+ *   prog dump jited --trampoline F    a kernel function's BPF trampoline, annotated
+ *                                     with its frame (dump_trampoline.ts)
  *   prog dump xlated FILE.o [options] after the verifier's rewrites (load_cmd.ts)
  *   prog load FILE.o [options]        load an object, print its programs (load_cmd.ts)
  *
  * Each verb is one entry of VERBS.
  */
 import { dumpJitedCommand, type ProgIo } from "./dump_jited.js";
+import { dumpTrampolineCommand } from "./dump_trampoline.js";
 import { dumpXlatedCommand, loadCommand } from "./load_cmd.js";
 
 type Verb = (argv: readonly string[], io: ProgIo) => Promise<number>;
@@ -31,6 +34,14 @@ function usage(): string {
 
 /** Run `a64bpf prog` with explicit output functions (tests). */
 export async function runProg(argv: readonly string[], io: ProgIo): Promise<number> {
+  if (argv[0] === "dump" && argv[1] === "jited" && argv.includes("--trampoline")) {
+    try {
+      return await dumpTrampolineCommand(argv.slice(2), io);
+    } catch (err) {
+      io.err(`a64bpf prog dump jited: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    }
+  }
   for (const [words, verb] of Object.entries(VERBS)) {
     const w = words.split(" ");
     if (w.every((x, i) => argv[i] === x)) {

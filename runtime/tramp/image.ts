@@ -45,6 +45,7 @@ import type { Kernel } from "../kernel/kernel.js";
 import type { KGen, Task } from "../kernel/task.js";
 import type { TextAllocator, TextAllocation } from "../kernel/text_alloc.js";
 import { PercpuRef } from "../rcu/percpu_ref.js";
+import type { TrampImage, TrampSpec } from "./prepare.js";
 import { bpfArchTextPoke, type TextPokeEnv } from "./text_poke.js";
 
 const log = createLogger("tramp");
@@ -66,6 +67,8 @@ export class BpfTrampImage {
   state: "live" | "put" | "killed" | "released" | "freed" = "live";
   /** Called once the image's memory is freed (leak accounting). */
   onFreed: (() => void) | undefined;
+  /** What the image was built from, for annotated dumps (prog dump jited --trampoline). */
+  built: { img: TrampImage; spec: TrampSpec } | undefined;
   readonly #pool: TextAllocator;
 
   constructor(im: bigint, text: TextAllocation, ksym: string, pcref: PercpuRef, pool: TextAllocator) {

@@ -269,6 +269,7 @@ export function* bpfTrampolineUpdate(table: TrampolineTable, task: Task, tr: Bpf
   im.onFreed = () => table.stats.imagesFreed++;
   try {
     const built = archPrepareBpfTrampoline(spec(im.im));
+    im.built = { img: built, spec: spec(im.im) };
     const bytes = new Uint8Array(built.words.buffer, built.words.byteOffset, built.words.byteLength);
     // bpf_arch_text_copy into fresh text: no CPU can be running it yet.
     k.machine.writeText(im.image, bytes, { sync: false });
