@@ -21,37 +21,24 @@
  * -ENOTSUPP") and the kernel's errno; a failed load leaves nothing loaded.
  */
 import { readFileSync } from "node:fs";
-import { EBUSY, EINVAL, ENOENT, EOPNOTSUPP, ESRCH } from "../errno.js";
+import { EBUSY, EINVAL, ENOENT, ESRCH } from "../errno.js";
 import { BpfError } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
-import {
-  bpfTracingLinkRelease,
-  bpfTracingProgAttach,
-  type BpfTrampLink,
-  type TrampKind,
-  type TrampTarget,
-} from "../tramp/trampoline.js";
 import { findKernelFunc } from "./kfuncs/registry.js";
 import { bpfSys, type BpfSys } from "./loader/bpf_sys.js";
 import type { BpfProg } from "./loader/prog.js";
 import { bpfProgLoad } from "./loader/prog_load.js";
-import type { BpfMap } from "./maps/map.js";
 import { errStr, ObjectError, objectErrorFrom } from "./object/errors.js";
 import { kconfigValue } from "./object/kconfig.js";
-import type { BpfObjectModel, ObjMap, ObjProgram } from "./object/model.js";
+import type { BpfObjectModel } from "./object/model.js";
 import { bpfObjectOpen, objectNameFromPath } from "./object/open.js";
 import { relocateProgram, type ResolvedExtern } from "./object/relocate.js";
 import { buildBpfProg } from "./progs_build.js";
 import { GlobalsSection, type GlobalValue } from "./skeleton_globals.js";
-import { bpfProgTestRun, type TestRunOpts, type TestRunResult } from "./test_run.js";
-import {
-  BPF_MODIFY_RETURN,
-  BPF_OBJ_NAME_LEN,
-  BPF_PROG_TYPE_EXT,
-  BPF_PROG_TYPE_TRACING,
-  BPF_TRACE_FENTRY,
-  BPF_TRACE_FEXIT,
-} from "./object/uapi.js";
+import { BpfLink, BpfMapHandle, BpfProgram, trampKind } from "./skeleton_program.js";
+import { BPF_OBJ_NAME_LEN, BPF_PROG_TYPE_EXT, BPF_PROG_TYPE_TRACING } from "./object/uapi.js";
+
+export { BpfLink, BpfMapHandle, BpfProgram } from "./skeleton_program.js";
 
 /** Options of {@link BpfObject.open}. */
 export interface ObjectOpenOpts {
@@ -65,172 +52,6 @@ export interface ObjectOpenOpts {
 export interface ObjectLoadOpts {
   /** Verifier log level for every program (per-program `logLevel` wins). */
   logLevel?: number;
-}
-
-/** An attachment (struct bpf_link). */
-export class BpfLink {
-  readonly prog: BpfProgram;
-  readonly #tramp: BpfTrampLink;
-  #detached = false;
-
-  constructor(prog: BpfProgram, tramp: BpfTrampLink) {
-    this.prog = prog;
-    this.#tramp = tramp;
-  }
-
-  get detached(): boolean {
-    return this.#detached;
-  }
-
-  /** bpf_link__destroy(): unlink from the trampoline. */
-  detach(): void {
-    if (this.#detached) return;
-    this.#detached = true;
-    const k = this.prog.object.kernel!;
-    const table = bpfSys(k).trampolines;
-    k.runKthread("detach", (task) => bpfTracingLinkRelease(table, task, this.#tramp));
-    this.prog.object.forgetLink(this);
-  }
-}
-
-/** A program of an object (struct bpf_program). */
-export class BpfProgram {
-  readonly object: BpfObject;
-  readonly model: ObjProgram;
-  /** Verifier log level for this program (bpf_program__set_log_level). */
-  logLevel: number | undefined;
-  /** The verifier log of the last load. */
-  log = "";
-  #attachTarget: { prog: BpfProg | BpfProgram | number | undefined; func: string } | undefined;
-  #loaded: BpfProg | undefined;
-
-  constructor(object: BpfObject, model: ObjProgram) {
-    this.object = object;
-    this.model = model;
-  }
-
-  get name(): string {
-    return this.model.name;
-  }
-
-  get secName(): string {
-    return this.model.secName;
-  }
-
-  /** bpf_program__autoload(). */
-  get autoload(): boolean {
-    return this.model.autoload;
-  }
-
-  /** bpf_program__set_autoload() (before load only). */
-  set autoload(v: boolean) {
-    if (this.object.loaded) throw new ObjectError(EINVAL, `prog '${this.name}': cannot change autoload after load`);
-    this.model.autoload = v;
-  }
-
-  /**
-   * bpf_program__set_attach_target(prog, attach_prog_fd, attach_func_name):
-   * a target program (object, loaded program or fd) and function for
-   * fentry/fexit/freplace on BPF programs, or no program and a kernel function.
-   */
-  setAttachTarget(target: BpfProgram | BpfProg | number | undefined, funcName: string): void {
-    if (this.object.loaded) throw new ObjectError(EINVAL, `prog '${this.name}': cannot set attach target after load`);
-    if (!funcName) throw new ObjectError(EINVAL, `prog '${this.name}': attach function name is required`);
-    this.#attachTarget = { prog: target, func: funcName };
-  }
-
-  /** The attach target set before load, if any. */
-  get attachTarget(): { prog: BpfProg | BpfProgram | number | undefined; func: string } | undefined {
-    return this.#attachTarget;
-  }
-
-  /** The loaded kernel program (after load, for autoloaded programs). */
-  get prog(): BpfProg | undefined {
-    return this.#loaded;
-  }
-
-  /** bpf_program__fd(): -1 until loaded. */
-  get fd(): number {
-    return this.#loaded?.fd ?? -1;
-  }
-
-  /** @internal set by BpfObject.load. */
-  setLoaded(p: BpfProg | undefined): void {
-    this.#loaded = p;
-  }
-
-  /** bpf_program__attach(): a tracing program through the trampoline. Throws ObjectError. */
-  attach(): BpfLink {
-    const prog = this.#loaded;
-    const k = this.object.kernel;
-    if (!prog || !k)
-      throw new ObjectError(EINVAL, `prog '${this.name}': can't attach BPF program without FD (was it loaded?)`);
-    const kind = trampKind(prog);
-    if (!kind || !prog.attach)
-      throw new ObjectError(EOPNOTSUPP, `prog '${this.name}': no attach function for SEC("${this.secName}")`);
-    const a = prog.attach;
-    const target: TrampTarget =
-      a.kind === "kernel"
-        ? { kind: "kernel", name: a.funcName, addr: a.addr, model: a.model, btfObjId: a.btfObjId, btfId: a.btfId }
-        : {
-            kind: "prog",
-            name: a.funcName,
-            addr: a.target.jited.subprogs[a.subprog].bpfFunc,
-            model: a.model,
-            progId: a.target.id,
-            btfId: a.btfId,
-          };
-    const table = bpfSys(k).trampolines;
-    let tramp: BpfTrampLink;
-    try {
-      tramp = k.runKthread("attach", (task) => bpfTracingProgAttach(table, task, prog.trampProg(), kind, target));
-    } catch (err) {
-      const errno = err instanceof BpfError ? err.errno : EINVAL;
-      throw new ObjectError(errno, `prog '${this.name}': failed to attach: ${errStr(errno)}`, { cause: err });
-    }
-    const link = new BpfLink(this, tramp);
-    this.object.rememberLink(link);
-    return link;
-  }
-
-  /** bpf_prog_test_run_opts(). Throws BpfError with the syscall's errno. */
-  testRun(opts: TestRunOpts = {}): TestRunResult {
-    const prog = this.#loaded;
-    const k = this.object.kernel;
-    if (!prog || !k) throw new ObjectError(EINVAL, `prog '${this.name}': not loaded`);
-    return bpfProgTestRun(k, prog, opts);
-  }
-}
-
-function trampKind(prog: BpfProg): TrampKind | undefined {
-  if (prog.type === BPF_PROG_TYPE_EXT) return "freplace";
-  if (prog.type !== BPF_PROG_TYPE_TRACING) return undefined;
-  switch (prog.expectedAttachType) {
-    case BPF_TRACE_FENTRY:
-      return "fentry";
-    case BPF_TRACE_FEXIT:
-      return "fexit";
-    case BPF_MODIFY_RETURN:
-      return "fmod_ret";
-    default:
-      return undefined;
-  }
-}
-
-/** A map of an object (struct bpf_map). */
-export class BpfMapHandle {
-  readonly model: ObjMap;
-  /** The kernel map and its fd after load. */
-  map: BpfMap | undefined;
-  fd = -1;
-
-  constructor(model: ObjMap) {
-    this.model = model;
-  }
-
-  get name(): string {
-    return this.model.name;
-  }
 }
 
 /** An opened (and maybe loaded) BPF object. */
