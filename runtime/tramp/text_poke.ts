@@ -140,8 +140,9 @@ export function* bpfArchTextPoke(
   let plt: bigint | undefined;
   let site = ip;
   if (pokingEntry) {
-    // The PLT is the last 16 bytes of the program's symbol; its target is the last 8.
-    plt = image + BigInt(sym.size) - 16n;
+    // The PLT ends the program's symbol: jited_len stops after its `br`, the
+    // 8-byte target follows (struct bpf_plt { ldr; br; u64 target; }).
+    plt = image + BigInt(sym.size) - BigInt(PLT_TARGET_OFFSET);
     site = image + BigInt((POKE_OFFSET + (env.bti ? 1 : 0)) * 4);
   }
   if ((isLongJump(site, newAddr) || isLongJump(site, oldAddr)) && !pokingEntry) {
@@ -210,10 +211,18 @@ export function* ftraceDirectPatch(
     const cur0 = k.machine.memory.read32(func);
     const cur1 = k.machine.memory.read32(func + 4n);
     if (cur0 !== old0 || cur1 !== old1) {
-      const owned = cur0 === MOV_X9_LR && oldTramp === undefined;
+      const name = k.symbolize(func) ?? `0x${func.toString(16)}`;
+      const nop = a64Nop();
+      const isNops = cur0 === nop && cur1 === nop;
+      const isCall = cur0 === MOV_X9_LR && cur1 >>> 26 === 0b100101;
+      if (oldTramp === undefined && !isNops && !isCall) {
+        // Not an ftrace location (notrace, or not a function entry): arm64 then
+        // falls back to bpf_arch_text_poke, which only pokes BPF text.
+        throw new TextPokeError(ENOTSUPP, `${name} is not traceable: no patchable function entry`);
+      }
       throw new TextPokeError(
-        owned ? EBUSY : EFAULT,
-        `ftrace: entry of ${k.symbolize(func) ?? `0x${func.toString(16)}`} holds 0x${cur0.toString(16)} 0x${cur1.toString(16)}, expected 0x${old0.toString(16)} 0x${old1.toString(16)}`,
+        oldTramp === undefined && isCall ? EBUSY : EFAULT,
+        `ftrace: entry of ${name} holds 0x${cur0.toString(16)} 0x${cur1.toString(16)}, expected 0x${old0.toString(16)} 0x${old1.toString(16)}`,
       );
     }
     // Order matters for a CPU running through the entry meanwhile:

@@ -1,6 +1,6 @@
 import test from "ava";
 import { initAssembler } from "../a64/asm.js";
-import { EBUSY, E2BIG } from "../errno.js";
+import { EBUSY, E2BIG, ENOTSUPP } from "../errno.js";
 import { Kernel } from "../kernel/kernel.js";
 import { asmRaw } from "../kernel/testing.js";
 import type { ArgType } from "./arg_layout.js";
@@ -166,6 +166,24 @@ test("link rules: the same program twice is -EBUSY, more than 38 programs is -E2
     for (const x of links) detach(k, table, x);
     settle(k);
     t.is(table.stats.imagesFreed, table.stats.imagesAllocated);
+  } finally {
+    k.close();
+  }
+});
+
+test("a function without a patchable entry is refused with -ENOTSUPP and nothing changes", (t) => {
+  const k = new Kernel({ cpus: 1 });
+  try {
+    const table = new TrampolineTable(k);
+    // No leading nops: a notrace function.
+    const f = asmRaw(k, "notrace_fn", "add x0, x0, #1\nret");
+    const before = k.machine.memory.read32(f);
+    const e = t.throws(() => attach(k, table, copyProg(k, "p", 0, 1, 0), "fentry", kernelTarget(f, 1)));
+    t.is((e as { errno?: number }).errno, ENOTSUPP);
+    t.regex(e?.message ?? "", /notrace_fn\+0x0\/0x8 is not traceable: no patchable function entry/);
+    t.is(k.machine.memory.read32(f), before);
+    t.is(k.call(f, [1n]), 2n);
+    t.is(table.stats.imagesAllocated, table.stats.imagesFreed, "the new image was freed at once");
   } finally {
     k.close();
   }
