@@ -40,7 +40,7 @@ import type { SlabCheckpoint } from "../../runtime/kernel/slab.js";
 import type { StackCheckpoint } from "../../runtime/kernel/stacks.js";
 import type { Task } from "../../runtime/kernel/task.js";
 import type { TextAllocCheckpoint, TextAllocator } from "../../runtime/kernel/text_alloc.js";
-import { PAGE_SIZE, PROT_EXEC, type Region } from "../../runtime/machine/memory.js";
+import { PAGE_SIZE, PROT_EXEC } from "../../runtime/machine/memory.js";
 
 /** Regions larger than this need a known used extent (heap, text pools). */
 const SMALL_REGION = 1 << 20;
@@ -265,9 +265,4 @@ export function kernelRestore(cp: KernelCheckpoint, poked: Iterable<bigint> = []
   gpEngines(k).forEach((g, i) => Object.assign(g.stats, cp.gpStats[i]));
   k.systemWq.completed = cp.wqCompleted;
   return stats;
-}
-
-/** Regions a checkpoint would save (for tests and reports). */
-export function checkpointRegions(k: Kernel): readonly Region[] {
-  return k.machine.memory.regions.filter((r) => r.name !== "task stack" && r.name !== "sentinel");
 }

@@ -16,6 +16,8 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
+import { EINVAL } from "../../runtime/errno.js";
+import { BpfError } from "../../runtime/errors.js";
 import { FAULT_SWITCHES } from "../../runtime/kernel/fault_inject.js";
 import { explore, replay, WorldPool, type ExploreResult } from "./explore.js";
 import { cellText, formatMatrix, runMatrix, type MatrixCell } from "./matrix.js";
@@ -28,7 +30,11 @@ import { decodeToken, encodeToken, makeToken } from "./token.js";
 import { formatViolation, violationJson, type Violation } from "./violation.js";
 
 /** A command-line mistake: exit status 2 with the message and the usage. */
-export class RaceUsageError extends Error {}
+export class RaceUsageError extends BpfError {
+  constructor(message: string) {
+    super(EINVAL, message);
+  }
+}
 
 /** Usage text. */
 export function usage(): string {

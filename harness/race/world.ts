@@ -18,7 +18,7 @@
  * so the same chooser answers give the same run, bit for bit.
  */
 import { join } from "node:path";
-import { EINVAL } from "../../runtime/errno.js";
+import { EFAULT, EINVAL } from "../../runtime/errno.js";
 import { BpfError, KernelError } from "../../runtime/errors.js";
 import { bootKernel, type KernelImages } from "../../runtime/kernel/boot.js";
 import type { ChoicePoint, SchedChooser } from "../../runtime/kernel/chooser.js";
@@ -354,7 +354,7 @@ export class RaceWorld {
       const e = err as BpfError;
       const mismatch = err instanceof TextPokeError || /expected 0x/.test(e.message ?? "");
       this.detectors.report({
-        kind: mismatch && e.errno === 14 ? "text-poke-mismatch" : "control-error",
+        kind: mismatch && e.errno === EFAULT ? "text-poke-mismatch" : "control-error",
         message: `${spec.comm}: ${e.message ?? String(err)}`,
         cpu: task.cpu,
         task: String(task),
