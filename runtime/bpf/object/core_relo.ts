@@ -345,7 +345,7 @@ export function bpfCoreCalcRelo(local: Btf, relo: ObjCoreRelo, targets: readonly
     for (const c of candidates(local, localRoot, targets)) {
       const tt = skipMods(c.target.btf, c.id);
       if (tt.kind !== "enum" && tt.kind !== "enum64") continue;
-      const tv = tt.values.find((v) => v.name === lv.name);
+      const tv = tt.values.find((v) => essentialName(v.name) === essentialName(lv.name));
       if (tv) return { origVal, newVal: kind === BPF_CORE_ENUMVAL_EXISTS ? 1n : tv.value, poison: false };
     }
     if (kind === BPF_CORE_ENUMVAL_EXISTS) return { origVal, newVal: 0n, poison: false };
