@@ -143,7 +143,7 @@ export function buildBpfProg(name: string, opts: BpfProgBuildOptions = {}): BpfP
   const finalDir = join(cacheDir, "bpf-progs", `${base}-${hash.slice(0, 32)}`);
   const path = join(finalDir, `${base}.bpf.o`);
   const hit = memo.get(path);
-  if (hit) return hit;
+  if (hit) return { ...hit, cached: true };
   if (existsSync(path)) {
     const build = { name: base, hash, path, bytes: new Uint8Array(readFileSync(path)), cached: true };
     memo.set(path, build);
