@@ -1,5 +1,5 @@
 import test from "ava";
-import { EACCES, EBUSY, EINVAL, ESRCH } from "../errno.js";
+import { EACCES, EBUSY, EINVAL, ENOTSUPP, ESRCH } from "../errno.js";
 import { bpfSys } from "./loader/bpf_sys.js";
 import { ObjectError } from "./object/errors.js";
 import { buildBpfProg } from "./progs_build.js";
@@ -203,6 +203,19 @@ SEC("frobnicate/x") int p(void *ctx) { return 0; }
     const e3 = openAndLoad(k, unknown.bytes, { objectName: "loader_unknownsec" });
     t.is((e3 as ObjectError).message, "libbpf: prog 'p': missing BPF prog type, check ELF section name 'frobnicate/x'");
     t.is((e3 as ObjectError).errno, EINVAL);
+    const ksymVar = compileBpfSnippet(
+      "loader_ksymvar",
+      `${PROLOGUE}
+extern const int some_kernel_var __ksym;
+SEC("tc") int p(struct __sk_buff *skb) { return *(volatile const int *)&some_kernel_var; }
+`,
+    );
+    const e4 = openAndLoad(k, ksymVar.bytes, { objectName: "loader_ksymvar" });
+    t.is((e4 as ObjectError).errno, ENOTSUPP);
+    t.is(
+      (e4 as ObjectError).message,
+      "libbpf: extern (var ksym) 'some_kernel_var': ksym variables are not supported by this runtime",
+    );
     t.deepEqual(snapshot(k), before);
   } finally {
     k.close();

@@ -21,7 +21,7 @@
  * -ENOTSUPP") and the kernel's errno; a failed load leaves nothing loaded.
  */
 import { readFileSync } from "node:fs";
-import { EBUSY, EINVAL, ENOENT, ESRCH } from "../errno.js";
+import { EBUSY, EINVAL, ENOENT, ENOTSUPP, ESRCH } from "../errno.js";
 import { BpfError } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { findKernelFunc } from "./kfuncs/registry.js";
@@ -201,13 +201,19 @@ export class BpfObject {
         if (v) this.model.maps[kcfgIdx].initial!.set(v, ext.kcfgOff);
         return { kind: "kcfg", mapFd: -1, off: ext.kcfgOff };
       }
+      if (!ext.isFunc) {
+        // Typed __ksym variables need PTR_TO_BTF_ID/percpu support this runtime does not have.
+        if (ext.weak) return { kind: "missing_weak" };
+        throw new ObjectError(
+          ENOTSUPP,
+          `extern (var ksym) '${ext.name}': ksym variables are not supported by this runtime`,
+        );
+      }
       const found = findKernelFunc(objs, ext.name);
       if (!found) {
         if (ext.weak) return { kind: "missing_weak" };
         throw new ObjectError(ESRCH, `extern (func ksym) '${ext.name}': not found in kernel or module BTFs`);
       }
-      if (!ext.isFunc)
-        return { kind: "ksym_var", btfId: found.btfId, btfObjFd: found.obj.objId === 1 ? 0 : found.obj.objId };
       let idx = 0;
       if (found.obj.objId !== 1) {
         idx = fdArray.indexOf(found.obj.objId);
