@@ -41,4 +41,17 @@ await build({
   sourcemap: "linked",
   logLevel: "warning",
 });
+// The conformance plugin is started once per test by bpf_conformance: give it
+// one pre-linked module so start-up does not pay for resolving ~60 files.
+await build({
+  entryPoints: [join(root, "harness", "conformance", "main.ts")],
+  bundle: true,
+  outfile: join(root, "dist", "harness", "conformance", "main.bundle.js"),
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external: ["koffi", "pino", "pino-pretty", "capstone-wasm", "keystone-wasm"],
+  banner: { js: "import { createRequire as __a64bpfCreateRequire } from 'node:module'; const require = __a64bpfCreateRequire(import.meta.url);" },
+  logLevel: "warning",
+});
 writeFileSync(stamp, digest);

@@ -230,7 +230,12 @@ export class Kernel {
     const name = typeof fn === "string" ? fn : (this.symbolize(addr)?.split("+")[0] ?? "call");
     const comm = (opts.comm ?? name).slice(0, 15);
     const task = this.sched.spawnCall(comm, addr, args);
-    this.runTask(task, opts);
+    try {
+      this.runTask(task, opts);
+    } finally {
+      // Forget exited tasks: callers hold on to the Task they care about.
+      if (task.state === "dead") this.sched.reap();
+    }
     return task.exitValue ?? 0n;
   }
 
@@ -314,6 +319,6 @@ export class Kernel {
       pc: fault.pc,
       detail: `${fault.kind}${fault.detail ? `: ${fault.detail}` : ""}`,
     });
-    log.error({ task: task.pid }, this.formatFault(fault));
+    if (log.isLevelEnabled("error")) log.error({ task: task.pid }, this.formatFault(fault));
   }
 }
