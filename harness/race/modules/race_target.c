@@ -19,9 +19,6 @@
  *   the gate once its first attach is done.
  *     race_caller(id, n, gated)        n calls of race_target
  *     race_caller_sleep(id, n, gated)  n calls of race_target_sleep
- *     race_caller_nosync(id, n, gated) n calls of race_target with no
- *                               scheduling point between them (no context-
- *                               synchronising event: a CPU keeps its translations)
  *     race_call_prog(id, n, gated, bpf_func, ctx)
  *                               n runs of a BPF program, as bpf_prog_run()
  *                               runs one: rcu_read_lock, migrate_disable,
@@ -104,19 +101,6 @@ noinline long race_caller_sleep(int id, int n, int gated)
 		if (race_target_sleep(id, i) == 2 * i + 1)
 			ok++;
 		cond_resched();
-	}
-	return ok;
-}
-
-noinline long race_caller_nosync(int id, int n, int gated)
-{
-	long ok = 0;
-
-	race_wait_gate(gated);
-	for (int i = 0; i < n; i++) {
-		race_count_call(id);
-		if (race_target(id, i) == 2 * i + 1)
-			ok++;
 	}
 	return ok;
 }

@@ -19,7 +19,7 @@ import type { FaultSwitch } from "../../../runtime/kernel/fault_inject.js";
 import type { ProgBody } from "../progs.js";
 
 /** The caller loops of race_target.c. */
-export type CallerFn = "race_caller" | "race_caller_sleep" | "race_caller_nosync" | "race_call_prog";
+export type CallerFn = "race_caller" | "race_caller_sleep" | "race_call_prog";
 
 /** An emulated task calling a traced function in a loop. */
 export interface CallerSpec {
