@@ -123,6 +123,8 @@ export class RaceWorld {
   /** Every instruction a scenario's attach can patch (function entries, program patch sites). */
   readonly #patchSites: bigint[] = [];
   #observers: ScheduleObservers = {};
+  /** Live kmalloc objects at the checkpoint. */
+  #slabLive = 0;
   /** Set when a schedule left the kernel in a state restore cannot undo. */
   #dirty = false;
 
@@ -151,6 +153,7 @@ export class RaceWorld {
       });
       kernel.sched.runUntil(() => isQuiescent(kernel), { maxSteps: DEFAULT_MAX_STEPS });
       this.#checkpoint = kernelCheckpoint(kernel);
+      this.#slabLive = kernel.slab.live;
     } catch (err) {
       kernel.close();
       throw err;
@@ -253,6 +256,10 @@ export class RaceWorld {
       this.#phase("run", () => stop() || spawned.every((t) => t.state === "dead"), maxSteps);
       if (!det.violation) this.#phase("drain", () => stop() || isQuiescent(k), maxSteps);
       if (!det.violation) this.#checkEnd(table, callers);
+    } catch (err) {
+      // Not a detector's report but an error of the harness or the kernel model: nothing to reset to.
+      this.#dirty = true;
+      throw err;
     } finally {
       k.sched.trace = undefined;
       this.#observers = {};
@@ -376,6 +383,10 @@ export class RaceWorld {
     if (liveTramps.length) leaks.push(`trampoline text still allocated: ${liveTramps.map((a) => a.name).join(", ")}`);
     const ksyms = k.kallsyms.bpfSymbols().filter((s) => s.name.startsWith("bpf_trampoline_"));
     if (ksyms.length) leaks.push(`kallsyms still lists: ${ksyms.map((s) => s.name).join(", ")}`);
+    if (k.slab.live !== this.#slabLive)
+      leaks.push(
+        `kernel heap: ${k.slab.live} live objects, ${this.#slabLive} before the schedule (struct bpf_tramp_image)`,
+      );
     if (leaks.length) {
       det.report({ kind: "leak", message: leaks[0], details: leaks.slice(1) });
       return;
