@@ -255,7 +255,11 @@ export class Detectors {
     }
     const detail = fault.detail ?? "";
     const kind: ViolationKind = /percpu_ref|percpu ref|bpf_tramp_image at/.test(detail) ? "refcount" : "oops";
-    this.report({ ...base, kind, message: `${fault.kind}: ${detail}`, details: oopsText });
+    const garbage =
+      fault.kind.startsWith("fetch") && this.#symbolize(fault.pc) === undefined
+        ? `: execution at ${hex(fault.pc)}, which is not code${fault.lr === fault.pc ? " (a return through a link register holding garbage)" : ""}`
+        : "";
+    this.report({ ...base, kind, message: `${fault.kind}${detail ? `: ${detail}` : garbage}`, details: oopsText });
   }
 
   /** A fetch from freed text: stale `bl` at a patch site, still attached, or plain use-after-free. */
