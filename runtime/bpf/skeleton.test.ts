@@ -334,3 +334,60 @@ SEC("fentry/global_func") int BPF_PROG(watch, struct __sk_buff *skb) { fentry_hi
     k.close();
   }
 });
+
+test("exception callbacks: appended from the decl tag; attaching to them or modifying BPF returns is refused", (t) => {
+  const { kernel: k } = bootBpfKernel();
+  try {
+    const target = loaded(
+      openAndLoad(
+        k,
+        compileBpfSnippet(
+          "loader_exc_target",
+          `${PROLOGUE}
+__noinline int exception_cb_x(__u64 cookie) { return cookie + 1; }
+static __noinline int static_sub(struct __sk_buff *skb) { return skb->len; }
+__noinline int global_sub(struct __sk_buff *skb) { return 2; }
+SEC("tc") __attribute__((btf_decl_tag("exception_callback:exception_cb_x")))
+int entry(struct __sk_buff *skb) { return static_sub(skb) + global_sub(skb); }
+`,
+        ).bytes,
+        { objectName: "loader_exc_target" },
+      ),
+    );
+    const entry = target.program("entry");
+    const v = entry.prog!.verifier;
+    t.deepEqual(
+      v.subprogs.filter((s) => s.isExceptionCb).map((s) => s.name),
+      ["exception_cb_x"],
+      "the callback was appended and marked",
+    );
+    t.true(v.exceptionBoundary);
+    t.is(entry.testRun({ dataIn: PKT_V4 }).retval, 56);
+    const ext = compileBpfSnippet(
+      "loader_exc_ext",
+      `${PROLOGUE}
+SEC("?fentry") int BPF_PROG(fe) { return 0; }
+SEC("?fmod_ret") int BPF_PROG(fm) { return 0; }
+SEC("?freplace") int fr(__u64 cookie) { return 0; }
+SEC("?freplace") int fr2(struct __sk_buff *skb) { return 0; }
+`,
+    ).bytes;
+    const cases: [string, string, string][] = [
+      ["fe", "exception_cb_x", "FENTRY/FEXIT programs cannot attach to exception callback"],
+      ["fr", "exception_cb_x", "Extension programs cannot attach to exception callback"],
+      ["fm", "global_sub", "can't modify return codes of BPF programs"],
+      ["fr2", "static_sub", "static_sub() is not a global function"],
+    ];
+    for (const [prog, func, msg] of cases) {
+      const o = BpfObject.open(ext, { objectName: "loader_exc_ext" });
+      o.program(prog).autoload = true;
+      o.program(prog).setAttachTarget(entry, func);
+      const e = t.throws(() => o.load(k), { instanceOf: ObjectError });
+      t.is(e?.errno, EINVAL, prog);
+      t.is(e?.message, `libbpf: prog '${prog}': failed to load: -EINVAL: ${msg}`);
+    }
+    target.destroy();
+  } finally {
+    k.close();
+  }
+});

@@ -22,6 +22,7 @@ import { bpfIntJitCompile, type JitEnv } from "../../jit/jit.js";
 import { btfDistillFuncProto } from "../../tramp/func_model.js";
 import { BPF_HELPER_SERVICES, HELPER_SERVICE_BASE } from "../service_decls.js";
 import type { Btf } from "../btf/btf.js";
+import { validateInsns } from "../codec.js";
 import type { Insn } from "../insn.js";
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "../opcodes.js";
 import { ArrayMap } from "../maps/array.js";
@@ -125,9 +126,7 @@ function resolveAttach(sys: BpfSys, attr: ProgLoadAttr): ProgAttach | undefined 
     const target = sys.prog(attr.attachProgFd);
     if (!target.btf) throw new BpfError(EINVAL, "Can't attach to a program without BTF");
     const { name, func, proto } = funcProtoOf(target.btf, attr.attachBtfId ?? 0, "");
-    const subprog = target.subprogIndex(name);
-    if (subprog === undefined) throw new BpfError(EINVAL, `Subprog ${name} doesn't exist`);
-    const isCb = target.verifier.subprogs[subprog]?.isExceptionCb ?? false;
+    const isCb = target.verifier.subprogs.find((s) => s.name === name)?.isExceptionCb ?? false;
     if (attr.progType === BPF_PROG_TYPE_EXT) {
       if (isCb) throw new BpfError(EINVAL, "Extension programs cannot attach to exception callback");
       if (func.linkage !== "global") throw new BpfError(EINVAL, `${name}() is not a global function`);
@@ -137,6 +136,8 @@ function resolveAttach(sys: BpfSys, attr: ProgLoadAttr): ProgAttach | undefined 
         throw new BpfError(EINVAL, "FENTRY/FEXIT programs cannot attach to exception callback");
       }
     }
+    const subprog = target.subprogIndex(name);
+    if (subprog === undefined) throw new BpfError(EINVAL, `Subprog ${name} doesn't exist`);
     const model = btfDistillFuncProto(target.btf, name);
     return { kind: "prog", funcName: name, target, subprog, btfId: func.id, proto, model };
   }
@@ -270,16 +271,20 @@ export function bpfProgLoad(sys: BpfSys, attr: ProgLoadAttr): ProgLoadResult {
     },
     pseudoLd: (first, second) => pseudoLd(sys, first, second),
   };
-  const cbIdx = result.subprogs.findIndex((s) => s.isExceptionCb);
+  // The JIT finds functions from bpf-to-bpf calls; a function nothing calls
+  // (an exception callback) is not one of its functions yet.
+  const jitStarts = new Set(validateInsns(result.insns).subprogs);
+  const jitFuncs = result.subprogs.filter((s) => jitStarts.has(s.start));
+  const cbIdx = jitFuncs.findIndex((s) => s.isExceptionCb);
   const jited = bpfIntJitCompile(
     {
       insns: result.insns,
       name: attr.name,
-      stackDepth: result.subprogs.map((s) => s.stackDepth),
+      stackDepth: jitFuncs.map((s) => s.stackDepth),
       exceptionBoundary: result.exceptionBoundary,
       exceptionCb: cbIdx > 0 ? cbIdx : undefined,
       probeMem: result.probeMem,
-      funcNames: result.subprogs.map((s, i) => (i === 0 ? attr.name : s.name.slice(0, BPF_OBJ_NAME_LEN - 1))),
+      funcNames: jitFuncs.map((s, i) => (i === 0 ? attr.name : s.name.slice(0, BPF_OBJ_NAME_LEN - 1))),
     },
     env,
   );

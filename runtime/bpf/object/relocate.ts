@@ -30,6 +30,8 @@ import { bpfCoreCalcRelo, bpfCorePatchInsn, type CoreTarget } from "./core_relo.
 import { ObjectError } from "./errors.js";
 import type { BpfObjectModel, ObjExtern, ObjLineInfo, ObjProgram } from "./model.js";
 
+const EXCEPTION_CB_TAG = "exception_callback:";
+
 /** How an extern resolved (bpf_object__resolve_externs). */
 export type ResolvedExtern =
   | { readonly kind: "kfunc"; readonly btfId: number; readonly btfFdIdx: number }
@@ -195,6 +197,16 @@ export function relocateProgram(obj: BpfObjectModel, prog: ObjProgram, env: Relo
 
   append(prog);
   relocCode(prog, 0);
+  // libbpf appends the exception callback named by the main function's decl
+  // tag even though nothing calls it (the verifier and the JIT need its code).
+  for (const tag of prog.declTags) {
+    if (!tag.startsWith(EXCEPTION_CB_TAG)) continue;
+    const name = tag.slice(EXCEPTION_CB_TAG.length);
+    const cb = obj.programs.find((p) => p.isSubprog && p.name === name);
+    if (!cb)
+      throw new ObjectError(EINVAL, `prog '${prog.name}': exception callback '${name}' could not be found in .text`);
+    if (!appended.has(cb)) relocCode(cb, append(cb));
+  }
   return { insns: out, funcs, funcInfo, lineInfo, log };
 }
 

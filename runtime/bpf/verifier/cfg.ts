@@ -56,9 +56,12 @@ function callTarget(insn: Insn, i: number): number | undefined {
   return undefined;
 }
 
-/** add_subprog_and_kfunc() + check_subprogs(): subprogram starts, ascending. */
-export function checkSubprogs(insns: readonly Insn[], second: Uint8Array): number[] {
-  const starts = new Set<number>([0]);
+/**
+ * add_subprog_and_kfunc() + check_subprogs(): subprogram starts, ascending.
+ * `extra` are starts known from BTF func_info (the exception callback).
+ */
+export function checkSubprogs(insns: readonly Insn[], second: Uint8Array, extra: readonly number[] = []): number[] {
+  const starts = new Set<number>([0, ...extra]);
   for (let i = 0; i < insns.length; i++) {
     const t = callTarget(insns[i], i);
     if (t !== undefined) {

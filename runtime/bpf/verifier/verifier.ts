@@ -44,18 +44,21 @@ function subprogInfos(input: VerifierInput, starts: readonly number[]): SubprogI
   });
 }
 
-/** The exception callback named by the main function's decl tag (the exceptions issue adds its rules). */
-function markExceptionCb(input: VerifierInput, subprogs: SubprogInfo[]): number | undefined {
+/**
+ * bpf_find_exception_callback_insn_off(): the function named by the main
+ * function's `exception_callback:` decl tag, from func_info (the exceptions
+ * issue adds the callback's own rules).
+ */
+function findExceptionCb(input: VerifierInput): number | undefined {
   const main = input.funcs?.find((f) => f.start === 0);
   const tags = (main?.declTags ?? []).filter((t) => t.startsWith(EXCEPTION_CB_TAG));
   if (tags.length === 0) return undefined;
   if (tags.length > 1) throw new Reject("multiple exception callback tags for main subprog", EINVAL);
   const name = tags[0].slice(EXCEPTION_CB_TAG.length);
-  const sp = subprogs.find((s) => s.name === name);
-  if (!sp) throw new Reject(`exception callback '${name}' could not be found in BTF`, EINVAL);
-  if (!sp.global) throw new Reject(`exception callback '${name}' must have global linkage`, EINVAL);
-  sp.isExceptionCb = true;
-  return sp.start;
+  const f = input.funcs?.find((x) => x.name === name && x.start > 0);
+  if (!f) throw new Reject(`exception callback '${name}' could not be found in BTF`, EINVAL);
+  if (!f.global) throw new Reject(`exception callback '${name}' must have global linkage`, EINVAL);
+  return f.start;
 }
 
 /** The entry state of a global function: arguments from its BTF (btf_prepare_func_args). */
@@ -149,9 +152,10 @@ export function bpfCheck(input: VerifierInput): VerifierResult {
     if (insns.length === 0) throw new Reject("empty program", EINVAL);
     if (insns.length > BPF_COMPLEXITY_LIMIT_INSNS) throw new Reject(`program too large: ${insns.length} insns`, EINVAL);
     const second = ldImm64Halves(insns);
-    const starts = checkSubprogs(insns, second);
+    const cb = findExceptionCb(input);
+    const starts = checkSubprogs(insns, second, cb === undefined ? [] : [cb]);
     const subprogs = subprogInfos(input, starts);
-    const cb = markExceptionCb(input, subprogs);
+    if (cb !== undefined) subprogs.find((s) => s.start === cb)!.isExceptionCb = true;
     checkCfg(insns, second, cb === undefined ? [0] : [0, cb]);
     const progType =
       input.progType === BPF_PROG_TYPE_EXT ? (input.extTargetProgType ?? input.progType) : input.progType;
