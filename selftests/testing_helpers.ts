@@ -5,8 +5,8 @@
  * bpf_testmod.ko at start) and trigger_module_test_read().
  */
 import { getTestEnv, assertGe, testLog } from "../harness/test_progs/test_progs.js";
-import type { GlobalValue } from "../runtime/bpf/skeleton_globals.js";
-import { bootBpfKernel } from "../runtime/bpf/testing.js";
+import type { GlobalValue } from "../runtime/loader/skeleton_globals.js";
+import { bootBpfKernel } from "../runtime/loader/testing.js";
 import type { KernelImages } from "../runtime/kernel/boot.js";
 import type { Kernel } from "../runtime/kernel/kernel.js";
 

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildBpfProg } from "../../runtime/bpf/progs_build.js";
+import { buildBpfProg } from "../../runtime/loader/progs_build.js";
 import { runBtf } from "./main.js";
 
 function run(argv: string[]): { code: number; out: string; err: string } {

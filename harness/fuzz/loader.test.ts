@@ -7,7 +7,7 @@
 import test from "ava";
 import { EINVAL } from "../../runtime/errno.js";
 import { ObjectError } from "../../runtime/bpf/object/errors.js";
-import { BpfObject } from "../../runtime/bpf/skeleton.js";
+import { BpfObject } from "../../runtime/loader/skeleton.js";
 import { fuzzLoader, loaderBases, loaderMutant, runLoaderCase, type LoaderMutation } from "./loader.js";
 
 test("mutants are a function of (base, seed) and cover every kind", (t) => {

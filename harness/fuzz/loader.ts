@@ -25,10 +25,10 @@ import { parseArgs } from "node:util";
 import { BpfError } from "../../runtime/errors.js";
 import { prng, mutants } from "../../runtime/bpf/btf/corpus.js";
 import { parseElf, SHT_REL, SHT_SYMTAB, type ElfFile } from "../../runtime/bpf/elf.js";
-import { bpfSys } from "../../runtime/bpf/loader/bpf_sys.js";
-import { buildBpfProg, listBpfProgs } from "../../runtime/bpf/progs_build.js";
-import { BpfObject } from "../../runtime/bpf/skeleton.js";
-import { bootBpfKernel } from "../../runtime/bpf/testing.js";
+import { bpfSys } from "../../runtime/loader/bpf_sys.js";
+import { buildBpfProg, listBpfProgs } from "../../runtime/loader/progs_build.js";
+import { BpfObject } from "../../runtime/loader/skeleton.js";
+import { bootBpfKernel } from "../../runtime/loader/testing.js";
 import type { Kernel } from "../../runtime/kernel/kernel.js";
 import type { FuzzIo } from "./jit.js";
 

@@ -5,7 +5,7 @@
  * lines and the verifier log.
  */
 import test from "ava";
-import { buildBpfProg } from "../../runtime/bpf/progs_build.js";
+import { buildBpfProg } from "../../runtime/loader/progs_build.js";
 import { runProg } from "./main.js";
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -13,11 +13,11 @@ import { BpfError } from "../../runtime/errors.js";
 import { btfDeclaration } from "../../runtime/bpf/btf/dump_c.js";
 import { formatInsnWithCode } from "../../runtime/bpf/format.js";
 import type { Insn } from "../../runtime/bpf/insn.js";
-import { bpfSys } from "../../runtime/bpf/loader/bpf_sys.js";
-import type { BpfProg } from "../../runtime/bpf/loader/prog.js";
+import { bpfSys } from "../../runtime/loader/bpf_sys.js";
+import type { BpfProg } from "../../runtime/loader/prog.js";
 import { opInfo, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "../../runtime/bpf/opcodes.js";
-import { BpfObject } from "../../runtime/bpf/skeleton.js";
-import { bootBpfKernel } from "../../runtime/bpf/testing.js";
+import { BpfObject } from "../../runtime/loader/skeleton.js";
+import { bootBpfKernel } from "../../runtime/loader/testing.js";
 import type { Kernel } from "../../runtime/kernel/kernel.js";
 import { objectNameFromPath } from "../../runtime/bpf/object/open.js";
 

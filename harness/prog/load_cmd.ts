@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import { ObjectError } from "../../runtime/bpf/object/errors.js";
 import { PROG_TYPE_NAMES } from "../../runtime/bpf/object/uapi.js";
-import { bpfSys } from "../../runtime/bpf/loader/bpf_sys.js";
+import { bpfSys } from "../../runtime/loader/bpf_sys.js";
 import type { ProgIo } from "./dump_jited.js";
 import { dumpXlated, loadElf } from "./elf.js";
 

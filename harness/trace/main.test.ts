@@ -1,7 +1,7 @@
 import test from "ava";
 import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { buildBpfProg } from "../../runtime/bpf/progs_build.js";
+import { buildBpfProg } from "../../runtime/loader/progs_build.js";
 import { PROJECT_ROOT } from "../../runtime/paths.js";
 
 const BIN = join(PROJECT_ROOT, "dist", "bin", "a64bpf.js");

@@ -15,10 +15,10 @@ import { Command, CommanderError } from "commander";
 import { resolve } from "node:path";
 import { EINVAL } from "../../runtime/errno.js";
 import { BpfError } from "../../runtime/errors.js";
-import { buildBpfProg } from "../../runtime/bpf/progs_build.js";
-import type { GlobalValue } from "../../runtime/bpf/skeleton_globals.js";
-import { BpfObject } from "../../runtime/bpf/skeleton.js";
-import { bootBpfKernel } from "../../runtime/bpf/testing.js";
+import { buildBpfProg } from "../../runtime/loader/progs_build.js";
+import type { GlobalValue } from "../../runtime/loader/skeleton_globals.js";
+import { BpfObject } from "../../runtime/loader/skeleton.js";
+import { bootBpfKernel } from "../../runtime/loader/testing.js";
 
 function parseIntArg(text: string): bigint {
   if (!/^-?(0x[0-9a-f]+|\d+)$/i.test(text)) throw new BpfError(EINVAL, `invalid integer argument: ${text}`);

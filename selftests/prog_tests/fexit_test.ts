@@ -5,7 +5,7 @@
  * 11-argument functions).
  */
 import { assertEq, assertLt, assertOk, assertOkPtr, testStartSubtest } from "../../harness/test_progs/test_progs.js";
-import { BpfObject, openAndLoad } from "../../runtime/bpf/skeleton.js";
+import { BpfObject, openAndLoad } from "../../runtime/loader/skeleton.js";
 import { BpfError } from "../../runtime/errors.js";
 import { globals, testKernel, trigger_module_test_read } from "../testing_helpers.js";
 

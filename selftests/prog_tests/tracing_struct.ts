@@ -5,7 +5,7 @@
  * calls the struct/union/int128 test functions with the kernel's values).
  */
 import { assertEq, assertOk, assertOkPtr, testStartSubtest } from "../../harness/test_progs/test_progs.js";
-import { BpfObject, openAndLoad } from "../../runtime/bpf/skeleton.js";
+import { BpfObject, openAndLoad } from "../../runtime/loader/skeleton.js";
 import { globals, testKernel, trigger_module_test_read } from "../testing_helpers.js";
 
 function openAttachTrigger(name: string): BpfObject | undefined {

@@ -184,7 +184,7 @@ export function bpfHelperFns(k: HelperKernel): Record<string, HelperFn> {
 /**
  * Bind every helper of service_decls.ts to its implementation (the call
  * the kernel's boot makes; `deps` may come later through setHelperDeps, as
- * runtime/bpf/loader/bpf_sys.ts provides them when the BPF state of the
+ * runtime/loader/bpf_sys.ts provides them when the BPF state of the
  * kernel is created). Helpers already bound are left alone, so the call is
  * idempotent.
  */

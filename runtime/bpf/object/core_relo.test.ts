@@ -1,11 +1,11 @@
 import test from "ava";
 import { EINVAL } from "../../errno.js";
-import { BpfObject } from "../skeleton.js";
-import { PKT_V4 } from "../test_run.js";
-import { bootBpfKernel } from "../testing.js";
+import { BpfObject } from "../../loader/skeleton.js";
+import { PKT_V4 } from "../../loader/test_run.js";
+import { bootBpfKernel } from "../../loader/testing.js";
 import { essentialName } from "./core_relo.js";
 import { ObjectError } from "./errors.js";
-import { compileBpfSnippet, PROLOGUE } from "./test_util.js";
+import { compileBpfSnippet, PROLOGUE } from "../../loader/test_util.js";
 
 const SRC = `${PROLOGUE}
 /* A local view of the kernel's struct: other member order, one member the kernel does not have. */

@@ -2,11 +2,11 @@ import test from "ava";
 import { spawnSync } from "node:child_process";
 import { EINVAL, ENOTSUPP } from "../../errno.js";
 import { BPF_PSEUDO_CALL } from "../opcodes.js";
-import { buildBpfProg } from "../progs_build.js";
+import { buildBpfProg } from "../../loader/progs_build.js";
 import { ObjectError } from "./errors.js";
 import { bpfObjectOpen, internalMapName, objectNameFromPath } from "./open.js";
 import { parseSecName } from "./sec_def.js";
-import { compileBpfSnippet, PROLOGUE } from "./test_util.js";
+import { compileBpfSnippet, PROLOGUE } from "../../loader/test_util.js";
 import {
   BPF_F_MMAPABLE,
   BPF_F_RDONLY_PROG,

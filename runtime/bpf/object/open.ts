@@ -431,7 +431,7 @@ function kconfigMap(c: Collected, externs: ObjExtern[]): ObjMap[] {
 
 /**
  * bpf_object__open_mem(): parse an object. The result holds no kernel
- * resources; load it with the skeleton API (runtime/bpf/skeleton.ts).
+ * resources; load it with the skeleton API (runtime/loader/skeleton.ts).
  */
 export function bpfObjectOpen(bytes: Uint8Array, opts: OpenOptions = {}): BpfObjectModel {
   const name = opts.objectName ?? "bpf_object";

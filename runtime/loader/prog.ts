@@ -13,14 +13,14 @@
  * free() undoes everything: JIT text and ksyms, bpfRun registration, the
  * struct itself.
  */
-import type { Kernel } from "../../kernel/kernel.js";
-import type { FuncModel } from "../../tramp/func_model.js";
-import type { TrampProg } from "../../tramp/trampoline.js";
-import { bpfJitFree, type JitedProg } from "../../jit/jit.js";
-import type { Btf } from "../btf/btf.js";
-import type { BtfFuncProto } from "../btf/types.js";
-import { encodeInsns } from "../codec.js";
-import type { Insn } from "../insn.js";
+import type { Kernel } from "../kernel/kernel.js";
+import type { FuncModel } from "../tramp/func_model.js";
+import type { TrampProg } from "../tramp/trampoline.js";
+import { bpfJitFree, type JitedProg } from "../jit/jit.js";
+import type { Btf } from "../bpf/btf/btf.js";
+import type { BtfFuncProto } from "../bpf/btf/types.js";
+import { encodeInsns } from "../bpf/codec.js";
+import type { Insn } from "../bpf/insn.js";
 import {
   BPF_PROG_BPF_FUNC_OFF,
   BPF_PROG_INSNSI_OFF,
@@ -28,8 +28,8 @@ import {
   BPF_PROG_LEN_OFF,
   BPF_PROG_TAG_OFF,
   bpfProgSize,
-} from "../kernel_structs.js";
-import type { VerifierResult, VerifierLineInfo } from "../verifier/env.js";
+} from "../bpf/kernel_structs.js";
+import type { VerifierResult, VerifierLineInfo } from "../bpf/verifier/env.js";
 
 /** What a tracing or extension program attaches to (prog->aux->attach_btf / dst_prog). */
 export type ProgAttach =

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BuildError } from "../kernel/toolchain.js";
-import { parseElf, EM_BPF } from "./elf.js";
+import { parseElf, EM_BPF } from "../bpf/elf.js";
 import { buildBpfProg, listBpfProgs, vmlinuxHeaderDir } from "./progs_build.js";
 
 test("selftests/progs programs compile with clang-19 -target bpf, and a second build is a cache hit", (t) => {

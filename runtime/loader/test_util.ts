@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildBpfProg, type BpfProgBuild } from "../progs_build.js";
+import { buildBpfProg, type BpfProgBuild } from "./progs_build.js";
 
 let dir: string | undefined;
 

@@ -17,16 +17,16 @@
  * (registerKernelImages, called by whoever booted it); without them only
  * vmlinux BTF is known.
  */
-import { EBADF, EINVAL } from "../../errno.js";
-import { BpfError } from "../../errors.js";
-import type { KernelImages } from "../../kernel/boot.js";
-import type { Kernel } from "../../kernel/kernel.js";
-import { TrampolineTable } from "../../tramp/trampoline.js";
-import { bindBpfHelpers } from "../helpers/helpers.js";
-import { defaultKfuncRegistry, type KernelBtfObject, type KfuncRegistry } from "../kfuncs/registry.js";
-import { bpfMapCreate } from "../maps/create.js";
-import type { BpfMap, MapCreateAttr, MapEnv } from "../maps/map.js";
-import { ProgArrayMap } from "../maps/prog_array.js";
+import { EBADF, EINVAL } from "../errno.js";
+import { BpfError } from "../errors.js";
+import type { KernelImages } from "../kernel/boot.js";
+import type { Kernel } from "../kernel/kernel.js";
+import { TrampolineTable } from "../tramp/trampoline.js";
+import { bindBpfHelpers } from "../bpf/helpers/helpers.js";
+import { defaultKfuncRegistry, type KernelBtfObject, type KfuncRegistry } from "../bpf/kfuncs/registry.js";
+import { bpfMapCreate } from "../bpf/maps/create.js";
+import type { BpfMap, MapCreateAttr, MapEnv } from "../bpf/maps/map.js";
+import { ProgArrayMap } from "../bpf/maps/prog_array.js";
 import type { BpfProg } from "./prog.js";
 
 const images = new WeakMap<Kernel, KernelImages>();

@@ -29,7 +29,7 @@
 import { EINVAL, ENOTSUPP } from "../errno.js";
 import { BpfError } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
-import type { BpfProg } from "./loader/prog.js";
+import type { BpfProg } from "./prog.js";
 import {
   BPF_MODIFY_RETURN,
   BPF_PROG_TYPE_SCHED_ACT,
@@ -37,9 +37,9 @@ import {
   BPF_PROG_TYPE_TRACING,
   BPF_TRACE_FENTRY,
   BPF_TRACE_FEXIT,
-} from "./object/uapi.js";
-import { SKB } from "./verifier/ctx_access.js";
-import { SKB_DATA_END_PTR_OFF, SKB_DATA_META_PTR_OFF, SKB_DATA_PTR_OFF } from "./verifier/fixups.js";
+} from "../bpf/object/uapi.js";
+import { SKB } from "../bpf/verifier/ctx_access.js";
+import { SKB_DATA_END_PTR_OFF, SKB_DATA_META_PTR_OFF, SKB_DATA_PTR_OFF } from "../bpf/verifier/fixups.js";
 
 /** ETH_HLEN. */
 export const ETH_HLEN = 14;

@@ -17,8 +17,8 @@
 import { EINVAL, ENOENT, EPERM } from "../errno.js";
 import { BpfError } from "../errors.js";
 import type { PhysMemory } from "../machine/memory.js";
-import type { Btf } from "./btf/btf.js";
-import type { ObjMap } from "./object/model.js";
+import type { Btf } from "../bpf/btf/btf.js";
+import type { ObjMap } from "../bpf/object/model.js";
 
 /** A global variable's place and type. */
 export interface GlobalVar {

@@ -16,16 +16,16 @@
  * programs"), fentry/fexit/freplace not on exception callbacks, freplace
  * only of global functions ("%s() is not a global function").
  */
-import { EACCES, EINVAL, ENOENT } from "../../errno.js";
-import { BpfError } from "../../errors.js";
-import { bpfIntJitCompile, type JitEnv } from "../../jit/jit.js";
-import { btfDistillFuncProto } from "../../tramp/func_model.js";
-import { BPF_HELPER_SERVICES, HELPER_SERVICE_BASE } from "../service_decls.js";
-import type { Btf } from "../btf/btf.js";
-import { validateInsns } from "../codec.js";
-import type { Insn } from "../insn.js";
-import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "../opcodes.js";
-import { ArrayMap } from "../maps/array.js";
+import { EACCES, EINVAL, ENOENT } from "../errno.js";
+import { BpfError } from "../errors.js";
+import { bpfIntJitCompile, type JitEnv } from "../jit/jit.js";
+import { btfDistillFuncProto } from "../tramp/func_model.js";
+import { BPF_HELPER_SERVICES, HELPER_SERVICE_BASE } from "../bpf/service_decls.js";
+import type { Btf } from "../bpf/btf/btf.js";
+import { validateInsns } from "../bpf/codec.js";
+import type { Insn } from "../bpf/insn.js";
+import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "../bpf/opcodes.js";
+import { ArrayMap } from "../bpf/maps/array.js";
 import {
   BPF_MODIFY_RETURN,
   BPF_PROG_TYPE_EXT,
@@ -34,10 +34,10 @@ import {
   BPF_TRACE_FEXIT,
   BPF_TRACE_RAW_TP,
   BPF_OBJ_NAME_LEN,
-} from "../object/uapi.js";
-import { bpfCheck } from "../verifier/verifier.js";
-import type { AttachTarget, VerifierKfunc, VerifierLineInfo } from "../verifier/env.js";
-import type { VerifierMap } from "../verifier/reg_state.js";
+} from "../bpf/object/uapi.js";
+import { bpfCheck } from "../bpf/verifier/verifier.js";
+import type { AttachTarget, VerifierKfunc, VerifierLineInfo } from "../bpf/verifier/env.js";
+import type { VerifierMap } from "../bpf/verifier/reg_state.js";
 import type { BpfSys } from "./bpf_sys.js";
 import { BpfProg, type ProgAttach, type ProgFunc } from "./prog.js";
 

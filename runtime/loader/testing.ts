@@ -5,7 +5,7 @@
  */
 import { bootKernel, type BootOptions, type KernelImages } from "../kernel/boot.js";
 import type { Kernel } from "../kernel/kernel.js";
-import { registerKernelImages } from "./loader/bpf_sys.js";
+import { registerKernelImages } from "./bpf_sys.js";
 
 /** bootKernel() + registerKernelImages(). */
 export function bootBpfKernel(opts: BootOptions = {}): { kernel: Kernel; images: KernelImages } {

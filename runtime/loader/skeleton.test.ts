@@ -1,12 +1,12 @@
 import test from "ava";
 import { EACCES, EBUSY, EINVAL, ENOTSUPP, ESRCH } from "../errno.js";
-import { bpfSys } from "./loader/bpf_sys.js";
-import { ObjectError } from "./object/errors.js";
+import { bpfSys } from "./bpf_sys.js";
+import { ObjectError } from "../bpf/object/errors.js";
 import { buildBpfProg } from "./progs_build.js";
 import { BpfObject, openAndLoad } from "./skeleton.js";
 import { PKT_V4 } from "./test_run.js";
 import { bootBpfKernel } from "./testing.js";
-import { compileBpfSnippet, PROLOGUE } from "./object/test_util.js";
+import { compileBpfSnippet, PROLOGUE } from "./test_util.js";
 
 /** Kernel state that must come back to its start after destroy(). */
 function snapshot(k: ReturnType<typeof bootBpfKernel>["kernel"]) {

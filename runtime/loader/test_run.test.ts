@@ -1,13 +1,13 @@
 import test from "ava";
 import { EFAULT, EINVAL } from "../errno.js";
 import { BpfError } from "../errors.js";
-import { parseElf } from "./elf.js";
-import { bpfSys } from "./loader/bpf_sys.js";
-import { compileBpfSnippet, PROLOGUE } from "./object/test_util.js";
+import { parseElf } from "../bpf/elf.js";
+import { bpfSys } from "./bpf_sys.js";
+import { compileBpfSnippet, PROLOGUE } from "./test_util.js";
 import { BpfObject, openAndLoad } from "./skeleton.js";
 import { ETH_HLEN, PKT_V4 } from "./test_run.js";
 import { bootBpfKernel } from "./testing.js";
-import { SKB } from "./verifier/ctx_access.js";
+import { SKB } from "../bpf/verifier/ctx_access.js";
 
 function load(k: ReturnType<typeof bootBpfKernel>["kernel"], name: string, src: string): BpfObject {
   const o = openAndLoad(k, compileBpfSnippet(name, src).bytes, { objectName: name });

@@ -3,7 +3,7 @@
  * bpf_program, struct bpf_link, struct bpf_map): per-program options before
  * load (autoload, attach target, log level), attach through the lead's
  * trampoline API (fentry/fexit/fmod_ret/freplace), BPF_PROG_TEST_RUN.
- * runtime/bpf/skeleton.ts holds the object that owns them.
+ * runtime/loader/skeleton.ts holds the object that owns them.
  */
 import { EINVAL, EOPNOTSUPP } from "../errno.js";
 import { BpfError } from "../errors.js";
@@ -15,11 +15,11 @@ import {
   type TrampKind,
   type TrampTarget,
 } from "../tramp/trampoline.js";
-import { bpfSys } from "./loader/bpf_sys.js";
-import type { BpfProg } from "./loader/prog.js";
-import type { BpfMap } from "./maps/map.js";
-import { errStr, ObjectError } from "./object/errors.js";
-import type { ObjMap, ObjProgram } from "./object/model.js";
+import { bpfSys } from "./bpf_sys.js";
+import type { BpfProg } from "./prog.js";
+import type { BpfMap } from "../bpf/maps/map.js";
+import { errStr, ObjectError } from "../bpf/object/errors.js";
+import type { ObjMap, ObjProgram } from "../bpf/object/model.js";
 import { bpfProgTestRun, type TestRunOpts, type TestRunResult } from "./test_run.js";
 import {
   BPF_MODIFY_RETURN,
@@ -27,7 +27,7 @@ import {
   BPF_PROG_TYPE_TRACING,
   BPF_TRACE_FENTRY,
   BPF_TRACE_FEXIT,
-} from "./object/uapi.js";
+} from "../bpf/object/uapi.js";
 
 /** What programs and links need of the object that owns them. */
 export interface ProgramOwner {

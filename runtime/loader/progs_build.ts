@@ -24,8 +24,8 @@ import { CACHE_DIR, PROJECT_ROOT } from "../paths.js";
 import { BuildError, runTool, toolFingerprint } from "../kernel/toolchain.js";
 import { hashInputs, makeBuildDir, publishBuildDir, type BuildInput } from "../kernel/build.js";
 import { kernelImageFile } from "../kernel/image.js";
-import type { Btf } from "./btf/btf.js";
-import { btfDumpC } from "./btf/dump_c.js";
+import type { Btf } from "../bpf/btf/btf.js";
+import { btfDumpC } from "../bpf/btf/dump_c.js";
 
 /** selftests/progs: the BPF C programs of the ported selftests. */
 export const PROGS_DIR = join(PROJECT_ROOT, "selftests", "progs");
