@@ -12,5 +12,6 @@ export const SECTIONS: readonly SectionEntry[] = [
   { name: "jit", load: () => import("./jit.js") },
   { name: "kernel", load: () => import("./kernel.js") },
   { name: "tramp", load: () => import("./tramp.js") },
+  { name: "selftests", load: () => import("./selftests.js") },
   { name: "race", load: () => import("./race.js") },
 ];
