@@ -9,7 +9,9 @@
  *   ctl_b: attach fexit_b  … detach fexit_b    (twice)
  *
  * Exposes poke-without-text-mutex (lockdep: a poke made without the lock)
- * and, with a fexit program in the mix, the percpu_ref and RCU-tasks steps.
+ * and, with a fexit program in the mix, the percpu_ref and RCU-tasks steps
+ * (skip-first-rcu-tasks-wait, skip-final-rcu-tasks-wait,
+ * rcu-tasks-as-plain-rcu).
  */
 import type { Scenario } from "./types.js";
 
@@ -36,5 +38,10 @@ export const concurrentAttach: Scenario = {
     },
   ],
   quanta: [2000, 300, 80, 20, 5],
-  exposes: ["poke-without-text-mutex", "skip-percpu-ref-wait", "rcu-tasks-as-plain-rcu"],
+  exposes: [
+    "skip-first-rcu-tasks-wait",
+    "skip-final-rcu-tasks-wait",
+    "rcu-tasks-as-plain-rcu",
+    "poke-without-text-mutex",
+  ],
 };

@@ -53,5 +53,5 @@ export const fentryDetach: Scenario = {
     },
   ],
   quanta: [2000, 300, 80, 20, 5],
-  exposes: ["rcu-tasks-as-plain-rcu", "skip-final-rcu-tasks-wait", "skip-icache-sync", "poke-without-text-mutex"],
+  exposes: ["skip-final-rcu-tasks-wait", "rcu-tasks-as-plain-rcu", "poke-without-text-mutex", "skip-icache-sync"],
 };

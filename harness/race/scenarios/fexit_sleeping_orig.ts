@@ -44,5 +44,11 @@ export const fexitSleepingOrig: Scenario = {
     },
   ],
   quanta: [2000, 300, 80, 20, 5],
-  exposes: ["skip-percpu-ref-wait", "rcu-tasks-as-plain-rcu", "skip-icache-sync"],
+  exposes: [
+    "skip-percpu-ref-wait",
+    "skip-final-rcu-tasks-wait",
+    "rcu-tasks-as-plain-rcu",
+    "poke-without-text-mutex",
+    "skip-icache-sync",
+  ],
 };

@@ -8,8 +8,9 @@
  * and the controller attaches and detaches in a loop.
  *
  * Exposes rcu-tasks-as-plain-rcu and skip-final-rcu-tasks-wait (a task
- * preempted in the trampoline's asm), skip-icache-sync (a stale `bl` at the
- * patch site), poke-without-text-mutex.
+ * preempted in the trampoline's asm, or a CPU still running the stale
+ * `bl` at the patch site, when the image is freed) and
+ * poke-without-text-mutex.
  */
 import type { Scenario } from "./types.js";
 
@@ -33,5 +34,5 @@ export const progTargetDetach: Scenario = {
     },
   ],
   quanta: [2000, 300, 80, 20, 5],
-  exposes: ["rcu-tasks-as-plain-rcu", "skip-final-rcu-tasks-wait", "skip-icache-sync", "poke-without-text-mutex"],
+  exposes: ["skip-final-rcu-tasks-wait", "rcu-tasks-as-plain-rcu", "poke-without-text-mutex"],
 };

@@ -39,5 +39,5 @@ export const sleepableFentry: Scenario = {
     },
   ],
   quanta: [2000, 300, 80, 20, 5],
-  exposes: ["skip-first-rcu-tasks-wait", "poke-without-text-mutex"],
+  exposes: ["skip-first-rcu-tasks-wait", "poke-without-text-mutex", "skip-icache-sync"],
 };

@@ -79,7 +79,7 @@ export interface Scenario {
   readonly quanta: readonly number[];
   /** Watchdog: scheduler steps before "never returns" (default 200,000). */
   readonly maxSteps?: number;
-  /** Fault-injection switches this scenario is built to expose (documentation and --matrix notes). */
+  /** Fault-injection switches this scenario exposes (as measured by --matrix with PCT; --list shows them). */
   readonly exposes: readonly FaultSwitch[];
   /**
    * Set for a scenario that reproduces a known defect of the simulated
