@@ -8,6 +8,7 @@ import { EINVAL } from "../../runtime/errno.js";
 import { replay, runLogged, WorldPool } from "./explore.js";
 import { concurrentAttach } from "./scenarios/concurrent_attach.js";
 import { fentryDetach } from "./scenarios/fentry_detach.js";
+import { progTargetDetach } from "./scenarios/prog_target_detach.js";
 import { sleepableFentry } from "./scenarios/sleepable_fentry.js";
 import type { Scenario } from "./scenarios/types.js";
 import { UniformChooser } from "./strategies/random.js";
@@ -76,6 +77,20 @@ test("the watchdog reports a schedule that does not end as a livelock", (t) => {
     t.regex(r.violation?.details?.join("\n") ?? "", /caller0\/\d+/);
     t.true(w.dirty, "the kernel cannot be reset after this");
     t.throws(() => w.runSchedule(new UniformChooser(2)), { message: /dirty/ });
+  } finally {
+    w.close();
+  }
+});
+
+test("tasks that can never run again are reported as a deadlock", (t) => {
+  const w = RaceWorld.create(progTargetDetach);
+  try {
+    // text_mutex held by a kernel thread that never lets it go: the control thread's first poke waits forever.
+    w.k.textMutex.owner = w.k.sched.liveTasks().find((x) => x.comm === "rcu_preempt");
+    const r = w.runSchedule(new UniformChooser(5));
+    t.is(r.violation?.kind, "deadlock");
+    t.is(r.violation?.message, "run: every task is blocked before the scenario finished");
+    t.regex(r.violation?.details?.join("\n") ?? "", /detacher\/\d+ blocked on text_mutex/);
   } finally {
     w.close();
   }
