@@ -96,6 +96,28 @@ test("tasks that can never run again are reported as a deadlock", (t) => {
   }
 });
 
+test("a patch site that does not hold the expected instruction is a text-poke mismatch (-EFAULT)", (t) => {
+  const w = RaceWorld.create(progTargetDetach);
+  try {
+    const site = (w.progs.get("race_tgt")?.prog.jited.bpfFunc ?? 0n) + 4n;
+    let done = false;
+    const r = w.runSchedule(new UniformChooser(6), {
+      onSched: () => {
+        if (done) return;
+        done = true;
+        w.k.machine.memory.write32(site, 0xaa0903e9); // mov x9, x9: harmless, but not the nop the poke expects
+      },
+    });
+    t.is(r.violation?.kind, "text-poke-mismatch");
+    t.regex(
+      r.violation?.message ?? "",
+      /^detacher: attach fentry fentry_on_prog to race_tgt: bpf_arch_text_poke: bpf_prog_[0-9a-f]{16}_race_tgt\+0x4 holds 0xaa0903e9, expected 0xd503201f$/,
+    );
+  } finally {
+    w.close();
+  }
+});
+
 test("an image that outlives the schedule is a leak", (t) => {
   const w = RaceWorld.create(fentryDetach);
   try {
