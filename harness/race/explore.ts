@@ -57,6 +57,7 @@ export class WorldPool {
     current: (cpu) => this.#world?.k.sched.curr[cpu]?.pid,
   };
 
+  /** Release the current world's kernel. */
   close(): void {
     this.#world?.close();
     this.#world = undefined;

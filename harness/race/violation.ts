@@ -24,6 +24,7 @@
  */
 import type { Frame } from "../../runtime/machine/backtrace.js";
 
+/** What kind of violation (see the table above). */
 export type ViolationKind =
   | "use-after-free"
   | "stale-instruction"

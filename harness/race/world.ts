@@ -107,6 +107,7 @@ interface WorldProg {
   readonly target?: TrampTarget;
 }
 
+/** One booted, set-up kernel for one scenario, and the runner of its schedules. */
 export class RaceWorld {
   readonly scenario: Scenario;
   readonly k: Kernel;
@@ -171,6 +172,7 @@ export class RaceWorld {
     return this.#dirty;
   }
 
+  /** Release the kernel (Unicorn instances and emulated memory). */
   close(): void {
     this.k.close();
   }

@@ -70,6 +70,7 @@ function cliCommand(): { command: string; args: string[] } {
   return { command: process.execPath, args: ["--import=tsx", join(PROJECT_ROOT, "bin", "a64bpf.ts")] };
 }
 
+/** The `race` benchmark section. */
 export const section: Section = {
   name: "race",
   description: "race explorer: schedules/s per scenario (PCT, 2 CPUs, kernel reset between schedules), peak RSS of 10k",

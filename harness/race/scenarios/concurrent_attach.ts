@@ -15,6 +15,7 @@
  */
 import type { Scenario } from "./types.js";
 
+/** The concurrent-attach scenario. */
 export const concurrentAttach: Scenario = {
   name: "concurrent-attach",
   description: "two control threads attach/detach on one BPF program target at once (text_mutex, tr->mutex)",

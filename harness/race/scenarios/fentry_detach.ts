@@ -22,6 +22,7 @@
  */
 import type { Scenario } from "./types.js";
 
+/** The fentry-detach scenario. */
 export const fentryDetach: Scenario = {
   name: "fentry-detach",
   description: "fentry-only images replaced and detached while 2 tasks call race_target/race_target_sleep",

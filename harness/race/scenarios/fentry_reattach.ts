@@ -16,6 +16,7 @@
  */
 import type { Scenario } from "./types.js";
 
+/** The fentry-reattach scenario (a known issue). */
 export const fentryReattach: Scenario = {
   name: "fentry-reattach",
   description: "fentry attached and detached in a loop while tasks call race_target (the ftrace entry race)",

@@ -20,6 +20,7 @@
  */
 import type { Scenario } from "./types.js";
 
+/** The fexit-detach scenario. */
 export const fexitDetach: Scenario = {
   name: "fexit-detach",
   description: "fexit images (ip_after_call, percpu_ref) replaced and detached while 2 tasks call race_target",

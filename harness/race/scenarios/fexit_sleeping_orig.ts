@@ -16,6 +16,7 @@
  */
 import type { Scenario } from "./types.js";
 
+/** The fexit-sleeping-orig scenario. */
 export const fexitSleepingOrig: Scenario = {
   name: "fexit-sleeping-orig",
   description: "fexit image replaced and detached while the original (race_target_sleep) sleeps in msleep",

@@ -14,6 +14,7 @@
  */
 import type { Scenario } from "./types.js";
 
+/** The prog-target-detach scenario. */
 export const progTargetDetach: Scenario = {
   name: "prog-target-detach",
   description: "fentry on a JITed BPF program (its patch site is poked) attached and detached in a loop",

@@ -16,6 +16,7 @@
  */
 import type { Scenario } from "./types.js";
 
+/** The sleepable-fentry scenario. */
 export const sleepableFentry: Scenario = {
   name: "sleepable-fentry",
   description: "sleepable fentry program that sleeps (rcu_read_lock_trace) detached while tasks run it",

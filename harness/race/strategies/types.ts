@@ -14,6 +14,7 @@
 import type { SchedChooser } from "../../../runtime/kernel/chooser.js";
 import type { LoggedChoice } from "./choice_log.js";
 
+/** A strategy's CLI name. */
 export type StrategyName = "random" | "pct" | "bounded";
 
 /** The strategy names, as the CLI accepts them. */
