@@ -54,7 +54,8 @@ function hex(v: bigint | number): string {
 const MOV_X9_LR = 0x910003c9;
 
 /** "nop", "bl 0x… <sym>", "b 0x… <sym>", "mov x9, x30" or ".inst 0x…" for an instruction at `pc`. */
-export function describeInsn(insn: number, pc: bigint, symbolize: (a: bigint) => string | undefined): string {
+export function describeInsn(insn: number, at: { pc: bigint; symbolize: (a: bigint) => string | undefined }): string {
+  const { pc, symbolize } = at;
   if (aarch64InsnIsNop(insn)) return "nop";
   if (aarch64InsnIsBOrBl(insn)) {
     const target = pc + BigInt(aarch64GetBranchOffset(insn));
@@ -152,7 +153,7 @@ export class Detectors {
       const sym = this.#symbolize;
       this.report({
         kind: "text-poke-unlocked",
-        message: `text poke of ${ev.what} without text_mutex: ${describeInsn(ev.old, ev.addr, sym)} → ${describeInsn(ev.insn, ev.addr, sym)}`,
+        message: `text poke of ${ev.what} without text_mutex: ${describeInsn(ev.old, { pc: ev.addr, symbolize: sym })} → ${describeInsn(ev.insn, { pc: ev.addr, symbolize: sym })}`,
         t: ev.t,
         cpu: ev.cpu,
         task: this.#taskName(ev.pid),
@@ -283,7 +284,7 @@ export class Detectors {
         kind: "stale-instruction",
         message:
           `CPU ${fault.cpu} executed \`bl ${hex(freed.addr)} <${freed.name}>\` at ${siteName}, which memory no longer holds ` +
-          `(it holds \`${describeInsn(now, site, sym)}\` since the poke at ${last.t} ns` +
+          `(it holds \`${describeInsn(now, { pc: site, symbolize: sym })}\` since the poke at ${last.t} ns` +
           `${last.synced ? "" : ", made without cache maintenance"}); ${freed.name} was freed at ${freed.freedAt} ns`,
       };
     }

@@ -284,7 +284,7 @@ function runScenario(args: RaceArgs, io: RaceIo): number {
     json.schedule = f.index;
     json.token = f.token;
     if (args.shrink) {
-      shrunk = shrinkFailure(pool, f.log, f.violation);
+      shrunk = shrinkFailure(pool, f);
       shrunkToken = encodeToken(
         makeToken(shrunk.log, {
           scenario: scenario.name,

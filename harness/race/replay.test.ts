@@ -50,7 +50,7 @@ test("the shrunk schedule fails the same way with no more preemption points and 
   const pool = new WorldPool({ scenario: SCENARIO, cpus: 2, faults: FAULTS });
   try {
     const failure = findFailure(pool);
-    const s = shrinkFailure(pool, failure.log, failure.violation);
+    const s = shrinkFailure(pool, failure);
     t.true(sameFailure(s.violation, failure.violation));
     t.true(s.after.preemptions <= s.before.preemptions, `${s.before.preemptions} → ${s.after.preemptions}`);
     t.true(s.after.deviations <= s.before.deviations);

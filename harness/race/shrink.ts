@@ -61,13 +61,13 @@ function deviations(log: readonly LoggedChoice[]): number[] {
   return out;
 }
 
-/** Shrink the failing `log` (which produced `violation`) on `pool`'s kernel. */
+/** Shrink a failing schedule (its log and the violation it produced) on `pool`'s kernel. */
 export function shrinkFailure(
   pool: WorldPool,
-  log: readonly LoggedChoice[],
-  violation: Violation,
+  failure: { log: readonly LoggedChoice[]; violation: Violation },
   opts: ShrinkOptions = {},
 ): ShrinkResult {
+  const { log, violation } = failure;
   const maxAttempts = opts.maxAttempts ?? 400;
   let cur = { log, violation };
   let attempts = 0;

@@ -37,7 +37,8 @@ export function pidOfLabel(label: string): number | undefined {
 }
 
 /** PCT's bound on the probability of finding a depth-d bug in one schedule. */
-export function pctBound(n: number, k: number, d: number): number {
+export function pctBound(run: { n: number; k: number; d: number }): number {
+  const { n, k, d } = run;
   return 1 / (Math.max(n, 1) * Math.pow(Math.max(k, 1), d - 1));
 }
 
@@ -155,7 +156,7 @@ export function pctStrategy(opts: StrategyOptions): Strategy {
       n = Math.max(n, fb.tasks);
     },
     summary: () => {
-      const p = pctBound(n, k, depth);
+      const p = pctBound({ n, k, d: depth });
       return `pct: d=${depth}, n=${n} tasks, k=${k} steps: each schedule finds a depth-${depth} bug with probability >= 1/(n*k^(d-1)) = ${p.toExponential(2)}`;
     },
   };

@@ -85,8 +85,8 @@ test("PCT preempts only for a runnable task of higher priority, always ticks", (
 });
 
 test("the PCT bound is 1/(n*k^(d-1))", (t) => {
-  t.is(pctBound(4, 10, 3), 1 / 400);
-  t.is(pctBound(6, 50, 1), 1 / 6);
+  t.is(pctBound({ n: 4, k: 10, d: 3 }), 1 / 400);
+  t.is(pctBound({ n: 6, k: 50, d: 1 }), 1 / 6);
   const s = pctStrategy({ seed: 1, depth: 3, view: NO_VIEW });
   s.next(0);
   s.done(0, { log: Array.from({ length: 20 }, () => ({ kind: "cpu" as const, n: 2, index: 0, def: 0 })), tasks: 4 });
