@@ -2,7 +2,7 @@
  * Running schedules: exploration with a strategy, replay of a token, and
  * the world pool both share.
  *
- *   explore(config, {strategy, schedules, seed, depth})
+ *   explore(pool, {strategy, schedules, seed, depth})
  *     for i in 0..N: chooser = strategy.next(i) ─► world.runSchedule
  *       (decisions logged) ─► strategy.done(i) ─► first violation: stop,
  *       token of its log
@@ -115,7 +115,7 @@ export interface ExploreResult {
   readonly boots: number;
 }
 
-/** Explore `config` with a strategy until the first violation or `schedules` schedules. */
+/** Explore the pool's scenario with a strategy until the first violation or `schedules` schedules. */
 export function explore(pool: WorldPool, opts: ExploreOptions): ExploreResult {
   if (!Number.isInteger(opts.schedules) || opts.schedules < 1) {
     throw new BpfError(EINVAL, `invalid schedule count: ${opts.schedules}`);
