@@ -4,7 +4,7 @@
 // instead of transpiling on every start. Type checking is `npm run typecheck`.
 import { build } from "esbuild";
 import { readdirSync, statSync, rmSync, existsSync, writeFileSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHash } from "node:crypto";
 
@@ -30,8 +30,9 @@ const digest = hash.digest("hex");
 const stamp = join(root, "dist", ".build-sha256");
 if (existsSync(stamp) && readFileSync(stamp, "utf8") === digest) process.exit(0);
 
-rmSync(join(root, "dist"), { recursive: true, force: true });
-await build({
+// No `rm -rf dist` first: other processes (tests, benchmarks) may be running
+// the previous build. Files are overwritten in place; stale ones removed after.
+const result = await build({
   entryPoints,
   outdir: join(root, "dist"),
   outbase: root,
@@ -40,7 +41,9 @@ await build({
   target: "node20",
   sourcemap: "linked",
   logLevel: "warning",
+  metafile: true,
 });
+const produced = new Set(Object.keys(result.metafile.outputs).map((p) => resolve(p)));
 // The conformance plugin is started once per test by bpf_conformance: give it
 // one pre-linked module so start-up does not pay for resolving ~60 files.
 await build({
@@ -54,4 +57,14 @@ await build({
   banner: { js: "import { createRequire as __a64bpfCreateRequire } from 'node:module'; const require = __a64bpfCreateRequire(import.meta.url);" },
   logLevel: "warning",
 });
+// Remove outputs of sources that no longer exist (not the bundle and the stamp).
+function prune(dir) {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) prune(p);
+    else if ((p.endsWith(".js") || p.endsWith(".js.map")) && !p.includes(".bundle.") && !produced.has(p)) rmSync(p);
+  }
+}
+prune(join(root, "dist"));
 writeFileSync(stamp, digest);

@@ -13,6 +13,7 @@ import type { Btf } from "../bpf/btf/btf.js";
 import { ENOENT } from "../errno.js";
 import { KernelError } from "../errors.js";
 import type { Machine } from "../machine/machine.js";
+import { ftraceInitNops } from "./ftrace.js";
 import { kernelImageFile, loadKernel, type LoadedKernel } from "./image.js";
 import { Kernel, type KernelOptions } from "./kernel.js";
 import { ModuleLoader, type LoadedModule } from "./module.js";
@@ -48,9 +49,18 @@ export class KernelImages {
     this.modules = modules;
   }
 
-  /** Load a module built from C files (kernel.loadModule). */
+  /** Load a module built from C files (kernel.loadModule); its ftrace locations get ftrace_init_nop. */
   loadModule(cFiles: readonly string[], opts: { name?: string } = {}): LoadedModule {
-    return this.modules.load(cFiles, opts);
+    const m = this.modules.load(cFiles, opts);
+    ftraceInitNops(this.modules.machine, m.image.ftraceLocations);
+    return m;
+  }
+
+  /** Load bpf_testmod, as test_progs loads bpf_testmod.ko at start. */
+  loadBpfTestmod(): LoadedModule {
+    const m = this.modules.loadBpfTestmod();
+    ftraceInitNops(this.modules.machine, m.image.ftraceLocations);
+    return m;
   }
 
   /** Find function `name` with its BTF: vmlinux first, then modules in load order. */
@@ -92,13 +102,14 @@ export function bootKernel(opts: BootOptions = {}): { kernel: Kernel; images: Ke
     name: "vmlinux",
     load(machine: Machine) {
       vmlinux = loadKernel(machine, kernelImageFile());
+      ftraceInitNops(machine, vmlinux.image.ftraceLocations);
       return vmlinux;
     },
   };
   const kernel = new Kernel({ ...opts, image });
   try {
     const images = new KernelImages(vmlinux as LoadedKernel, new ModuleLoader(kernel.machine, vmlinux as LoadedKernel));
-    if (opts.testmod !== false) images.modules.loadBpfTestmod();
+    if (opts.testmod !== false) images.loadBpfTestmod();
     return { kernel, images };
   } catch (err) {
     kernel.close();

@@ -65,11 +65,12 @@ export function asmFunction(k: Kernel, name: string, body: string): bigint {
 
 /**
  * Assemble `body` verbatim (no prologue added) at a fresh text address; with
- * `patchable`, two nops come first, as -fpatchable-function-entry=2 emits
- * them for traceable kernel functions.
+ * `patchable`, the entry is an ftrace location as boot leaves it: the two
+ * nops of -fpatchable-function-entry=2, the first already turned into
+ * `mov x9, x30` by ftrace_init_nop.
  */
 export function asmRaw(k: Kernel, name: string, body: string, opts: { patchable?: boolean } = {}): bigint {
-  const full = (opts.patchable ? "nop\nnop\n" : "") + expandPseudo(k, body);
+  const full = (opts.patchable ? "orr x9, xzr, x30\nnop\n" : "") + expandPseudo(k, body);
   const a = k.bpfText.alloc(assembleWords(full, 0n).length * 4, name);
   const words = assembleWords(full, a.addr);
   k.machine.writeText(a.addr, new Uint8Array(new Uint32Array(words).buffer), { sync: false });

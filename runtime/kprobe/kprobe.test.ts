@@ -124,7 +124,11 @@ test("the stub builds struct pt_regs: arguments, lr = the parent's return addres
     t.is(regs.sp % 16n, 0n, "sp is 16-byte aligned");
     t.is(k.symbolize(regs.regs[30])?.split("+")[0], "kprobe_target_caller");
     p.detach();
-    t.deepEqual([mem.read32(target), mem.read32(target + 4n)], [NOP, NOP], "detach restores the nops");
+    t.deepEqual(
+      [mem.read32(target), mem.read32(target + 4n)],
+      ftraceEntryInsns(target, undefined),
+      "detach restores the entry as ftrace init left it (mov x9, x30; nop)",
+    );
     t.is(k.call("kprobe_target_caller", [obj, 7n]), 113n);
     t.is(p.runs(), 1n, "no run after detach");
     t.deepEqual(k.oopses, []);

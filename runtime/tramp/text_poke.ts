@@ -21,21 +21,22 @@
  *      the expected old one, write the new one (patch_text_nosync: the
  *      icache maintenance, but no kick: image_put handles the lifetime).
  *
- * Kernel function entries (built with -fpatchable-function-entry=2) are
- * patched the way ftrace installs a direct call:
+ * Kernel function entries (built with -fpatchable-function-entry=2; boot
+ * turned the first nop into `mov x9, x30`, kernel/ftrace.ts) are patched
+ * the way ftrace installs a direct call, one instruction:
  *
- *   nop; nop   ⇄   mov x9, x30; bl tramp      (modify: bl old → bl new)
+ *   mov x9, x30; nop   ⇄   mov x9, x30; bl tramp      (modify: bl old → bl new)
  *
  * Fault injection: `poke-without-text-mutex` skips the lock,
  * `skip-icache-sync` skips the cache maintenance of every write.
  */
 import { aarch64InsnGenBranchImm } from "../a64/gen_branch.js";
 import { A64_INSN } from "../a64/insn_table.js";
-import { a64Nop, a64Orr } from "../a64/jit_macros.js";
-import { A64_ZR } from "../a64/regs.js";
+import { a64Nop } from "../a64/jit_macros.js";
 import { EBUSY, EFAULT, EINVAL, ENOTSUPP } from "../errno.js";
 import { KernelError } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
+import { FTRACE_MOV_X9_LR } from "../kernel/ftrace.js";
 import { mutexLock, mutexUnlock } from "../kernel/mutex.js";
 import type { KGen, Task } from "../kernel/task.js";
 
@@ -177,20 +178,20 @@ export function* bpfArchTextPoke(
 // ---------------------------------------------------------------------------
 // ftrace-style direct calls on kernel function entries.
 
-/** ftrace_init_nop's `mov x9, x30`: aarch64_insn_gen_move_reg, the ORR form (0xaa1e03e9). */
-const MOV_X9_LR = a64Orr(true, 9, A64_ZR, 30);
-
-/** What the two patchable entry instructions hold for a direct call to `tramp` (or none). */
+/** What the two patchable entry instructions hold for a direct call to `tramp` (or none), after ftrace init. */
 export function ftraceEntryInsns(func: bigint, tramp: bigint | undefined): [number, number] {
-  if (tramp === undefined) return [a64Nop(), a64Nop()];
-  return [MOV_X9_LR, genBranch(func + 4n, tramp, "call")];
+  return [FTRACE_MOV_X9_LR, tramp === undefined ? a64Nop() : genBranch(func + 4n, tramp, "call")];
 }
 
 /**
  * register_ftrace_direct / modify_ftrace_direct / unregister_ftrace_direct
  * for one function entry: from `oldTramp` (undefined: not attached) to
- * `newTramp` (undefined: detach). The entry must hold exactly the expected
- * old instructions (-EBUSY when another caller owns it, -EFAULT otherwise).
+ * `newTramp` (undefined: detach). Boot wrote `mov x9, x30` at the entry
+ * (kernel/ftrace.ts); only the second instruction changes, nop ⇄ bl, so
+ * a CPU racing through the entry sees the old or the new call, never half.
+ * The entry must hold exactly the expected old instruction: -EBUSY when
+ * another caller owns it, -EFAULT otherwise; -ENOTSUPP when the function
+ * has no ftrace location.
  */
 export function* ftraceDirectPatch(
   env: TextPokeEnv,
@@ -204,35 +205,24 @@ export function* ftraceDirectPatch(
       `direct call target 0x${newTramp?.toString(16)} beyond ±128 MiB of 0x${func.toString(16)}`,
     );
   }
-  const [old0, old1] = ftraceEntryInsns(func, oldTramp);
-  const [new0, new1] = ftraceEntryInsns(func, newTramp);
+  const [, old1] = ftraceEntryInsns(func, oldTramp);
+  const [, new1] = ftraceEntryInsns(func, newTramp);
   const k = env.kernel;
   yield* withTextMutex(env, () => {
+    const name = k.symbolize(func) ?? `0x${func.toString(16)}`;
     const cur0 = k.machine.memory.read32(func);
     const cur1 = k.machine.memory.read32(func + 4n);
-    if (cur0 !== old0 || cur1 !== old1) {
-      const name = k.symbolize(func) ?? `0x${func.toString(16)}`;
-      const nop = a64Nop();
-      const isNops = cur0 === nop && cur1 === nop;
-      const isCall = cur0 === MOV_X9_LR && cur1 >>> 26 === 0b100101;
-      if (oldTramp === undefined && !isNops && !isCall) {
-        // Not an ftrace location (notrace, or not a function entry): arm64 then
-        // falls back to bpf_arch_text_poke, which only pokes BPF text.
-        throw new TextPokeError(ENOTSUPP, `${name} is not traceable: no patchable function entry`);
-      }
+    if (cur0 !== FTRACE_MOV_X9_LR || (cur1 !== a64Nop() && cur1 >>> 26 !== 0b100101)) {
+      // Not an ftrace location (notrace, or not a function entry): arm64 then
+      // falls back to bpf_arch_text_poke, which only pokes BPF text.
+      throw new TextPokeError(ENOTSUPP, `${name} is not traceable: no patchable function entry`);
+    }
+    if (cur1 !== old1) {
       throw new TextPokeError(
-        oldTramp === undefined && isCall ? EBUSY : EFAULT,
-        `ftrace: entry of ${name} holds 0x${cur0.toString(16)} 0x${cur1.toString(16)}, expected 0x${old0.toString(16)} 0x${old1.toString(16)}`,
+        oldTramp === undefined ? EBUSY : EFAULT,
+        `ftrace: entry of ${name} holds 0x${cur1.toString(16).padStart(8, "0")} at +4, expected 0x${old1.toString(16).padStart(8, "0")}`,
       );
     }
-    // Order matters for a CPU running through the entry meanwhile:
-    // attach: mov first (harmless alone), then bl; detach: bl first, then mov.
-    if (newTramp !== undefined) {
-      if (cur0 !== new0) writeInsn(env, func, new0);
-      if (cur1 !== new1) writeInsn(env, func + 4n, new1);
-    } else {
-      writeInsn(env, func + 4n, new1);
-      writeInsn(env, func, new0);
-    }
+    writeInsn(env, func + 4n, new1);
   });
 }

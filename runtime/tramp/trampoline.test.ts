@@ -109,7 +109,8 @@ test("fentry and fexit on an 11-argument kernel function see every argument and 
     detach(k, table, fexit);
     detach(k, table, fentry);
     t.is(k.call(f, ARGS), SUM);
-    t.is(k.machine.memory.read32(f), 0xd503201f, "entry restored to nop");
+    t.is(k.machine.memory.read32(f + 4n), 0xd503201f, "patch site (entry + 4) back to a nop");
+    t.is(k.machine.memory.read32(f), 0xaa1e03e9, "entry keeps ftrace_init_nop's mov x9, x30");
     settle(k);
     t.deepEqual(
       { allocated: table.stats.imagesAllocated, freed: table.stats.imagesFreed },

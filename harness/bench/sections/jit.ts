@@ -313,7 +313,7 @@ async function measureAlu(ctx: BenchContext, env: DiffEnv, size: (k: keyof typeo
 export const section: Section = {
   name: "jit",
   description: "runtime/jit: JIT throughput (BPF insns/s, programs/s) and JITed vs interpreted execution speed",
-  budgetSeconds: 90,
+  budgetSeconds: 60,
   repeats: 5,
   async run(ctx) {
     const size = (k: keyof typeof SIZES): number => SIZES[k][ctx.quick ? 1 : 0];

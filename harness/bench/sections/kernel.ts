@@ -37,7 +37,7 @@ function serviceLoop(k: Kernel, name: string, service: string): bigint {
 export const section: Section = {
   name: "kernel",
   description: "simulated kernel: boot, hypercalls/s, context switches/s, RCU-tasks grace period",
-  budgetSeconds: 40,
+  budgetSeconds: 20,
   requires: ["baseline"],
   async run(ctx) {
     await initAssembler();

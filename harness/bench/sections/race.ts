@@ -74,7 +74,7 @@ function cliCommand(): { command: string; args: string[] } {
 export const section: Section = {
   name: "race",
   description: "race explorer: schedules/s per scenario (PCT, 2 CPUs, kernel reset between schedules), peak RSS of 10k",
-  budgetSeconds: 120,
+  budgetSeconds: 90,
   repeats: 3,
   async run(ctx) {
     const n = SCHEDULES[ctx.quick ? 1 : 0];

@@ -34,7 +34,7 @@ function selftests(args: string[]): { seconds: number; stdout: string } {
 export const section: Section = {
   name: "selftests",
   description: "ported selftests: whole-suite wall time (target < 10 s), per test, peak RSS",
-  budgetSeconds: 60,
+  budgetSeconds: 40,
   repeats: 3,
   async run(ctx) {
     await ctx.measure("suite", () => ({ units: 1, seconds: selftests([]).seconds }), {

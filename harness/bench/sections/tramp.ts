@@ -29,7 +29,7 @@ import { perSecond } from "../units.js";
 export const section: Section = {
   name: "tramp",
   description: "fentry+fexit round trips per second vs a plain call of the same function",
-  budgetSeconds: 30,
+  budgetSeconds: 20,
   requires: ["baseline"],
   async run(ctx) {
     await initAssembler();

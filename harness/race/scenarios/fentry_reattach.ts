@@ -1,22 +1,21 @@
 /**
  * fentry-reattach: attach and detach a fentry program on race_target in a
- * loop while two tasks call it from the start (no gate). A finding, not a
- * protocol step: it fails with no fault injected.
+ * loop while two tasks call it from the start (no gate), so callers run
+ * through the function entry while it is patched both ways.
  *
- * runtime/tramp/text_poke.ts ftraceDirectPatch() writes both patchable
- * instructions of the entry at attach (nop → mov x9, x30, then nop → bl
- * tramp) and puts both back to nops at detach. A task that executed the
- * first instruction while it was still a nop and the second after it became
- * `bl tramp` enters the trampoline with x9 (the parent's return address the
- * trampoline returns through) never set: it returns to garbage. The arm64
- * kernel avoids this by writing `mov x9, x30` once, at ftrace_init_nop()
- * (module load / boot), so that only the single NOP ⇄ BL instruction
- * changes at run time (arch/arm64/kernel/ftrace.c). Architecturally, only a
- * single B/BL/NOP may be modified under concurrent execution.
+ * This scenario found a real bug in an earlier ftraceDirectPatch(), which
+ * rewrote both patchable instructions at attach (nop → mov x9, x30, then
+ * nop → bl tramp) and at detach: a task that executed the first while still
+ * a nop and the second once it was `bl tramp` entered the trampoline with x9
+ * (the parent's return address) unset and returned to garbage (replay
+ * r1:fentry-reattach:2:none:shrunk:1:105:38:784ab599:Y2BgYGBiYGZkANMgzMLIAMVgQQYGIAUA).
+ * Fixed as the arm64 kernel does it: ftrace_init_nop() writes `mov x9, x30`
+ * once at boot and module load (runtime/kernel/ftrace.ts), so only the single
+ * NOP ⇄ BL instruction changes at run time.
  */
 import type { Scenario } from "./types.js";
 
-/** The fentry-reattach scenario (a known issue). */
+/** The fentry-reattach scenario. */
 export const fentryReattach: Scenario = {
   name: "fentry-reattach",
   description: "fentry attached and detached in a loop while tasks call race_target (the ftrace entry race)",
@@ -35,6 +34,4 @@ export const fentryReattach: Scenario = {
   ],
   quanta: [2000, 300, 80, 20, 5],
   exposes: [],
-  knownIssue:
-    "ftrace entry race: both patchable nops are rewritten at attach/detach; the kernel writes `mov x9, x30` once at ftrace_init_nop()",
 };
