@@ -27,6 +27,8 @@ import { defaultKfuncRegistry, type KernelBtfObject, type KfuncRegistry } from "
 import { bpfMapCreate } from "../bpf/maps/create.js";
 import type { BpfMap, MapCreateAttr, MapEnv } from "../bpf/maps/map.js";
 import { ProgArrayMap } from "../bpf/maps/prog_array.js";
+import { buildKernel } from "../kernel/build.js";
+import { dwarfAlignments, type AlignTable } from "../tramp/dwarf_align.js";
 import type { BpfProg } from "./prog.js";
 
 const images = new WeakMap<Kernel, KernelImages>();
@@ -82,6 +84,22 @@ export class BpfSys {
   /** The BTF object with id `objId`. */
   btfObject(objId: number): KernelBtfObject | undefined {
     return this.btfObjects().find((o) => o.objId === objId);
+  }
+
+  /**
+   * DWARF alignment attributes of the image behind BTF object `objId`
+   * (vmlinux or a module): what BTF cannot say about struct arguments'
+   * AAPCS64 placement (runtime/tramp/dwarf_align.ts). Undefined when the
+   * image is not known here.
+   */
+  abiAligns(objId: number): AlignTable | undefined {
+    if (objId === 1) {
+      if (!this.k.image.image) return undefined;
+      const b = buildKernel();
+      return dwarfAlignments(`vmlinux:${b.hash}`, b.bytes);
+    }
+    const m = images.get(this.k)?.modules.modules[objId - 2];
+    return m ? dwarfAlignments(`${m.name}:${m.build.hash}`, m.build.bytes) : undefined;
   }
 
   /** What maps need of the kernel. */

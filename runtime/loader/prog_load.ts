@@ -156,7 +156,7 @@ function resolveAttach(sys: BpfSys, attr: ProgLoadAttr): ProgAttach | undefined 
   if (eat === BPF_MODIFY_RETURN && !MODIFY_RETURN_ALLOWED.has(name) && !name.startsWith("security_")) {
     throw new BpfError(EINVAL, `${name}() is not modifiable`);
   }
-  const model = btfDistillFuncProto(obj.btf, name);
+  const model = btfDistillFuncProto(obj.btf, name, { aligns: sys.abiAligns(obj.objId) });
   return {
     kind: "kernel",
     funcName: name,
