@@ -63,5 +63,10 @@ export const BPF_HELPER_SERVICES: readonly ServiceDecl[] = [
   helper(173, "bpf_get_func_ip_tracing", "unsigned long long bpf_get_func_ip_tracing(void *ctx)"),
 ];
 
-/** kfuncs (bpf_throw, ...). */
-export const BPF_KFUNC_SERVICES: readonly ServiceDecl[] = [];
+/**
+ * kfuncs implemented in TypeScript, numbered from KFUNC_SERVICE_BASE.
+ * bpf_throw (kernel/bpf/helpers.c) is runtime/bpf/exceptions/bpf_throw.ts.
+ */
+export const BPF_KFUNC_SERVICES: readonly ServiceDecl[] = [
+  { nr: KFUNC_SERVICE_BASE + 0, name: "bpf_throw", proto: "void bpf_throw(u64 cookie)" },
+];

@@ -59,6 +59,12 @@ export interface JitCodegenOptions extends JitFeatures {
   readonly lse: boolean;
   /** Address of dummy_tramp, the initial PLT target. */
   readonly dummyTramp: bigint;
+  /**
+   * TEST ONLY: leave x23/x24 out of the exception frame (boundary push and
+   * boundary/callback pop), as if push_callee_regs/pop_callee_regs lacked
+   * that pair; the callback still assumes the full 96-byte frame.
+   */
+  readonly testDropX23X24?: boolean;
 }
 
 /** A BPF_PROBE_MEM load seen by the build: image index of the load and the A64 register to clear. */

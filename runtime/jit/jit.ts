@@ -23,11 +23,11 @@
  */
 import { EACCES, EINVAL, ENOTSUPP } from "../errno.js";
 import { BpfError } from "../errors.js";
-import { validateInsns, type ProgLayout } from "../bpf/codec.js";
+import { branchTarget, validateInsns, type ProgLayout } from "../bpf/codec.js";
 import { funcIdName } from "../bpf/func_ids.js";
 import type { Insn } from "../bpf/insn.js";
 import { InsnError } from "../bpf/insn_error.js";
-import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, MAX_BPF_STACK, opInfo } from "../bpf/opcodes.js";
+import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, MAX_BPF_STACK, opInfo } from "../bpf/opcodes.js";
 import type { ExtableEntry } from "../kernel/extable.js";
 import type { TextAllocation } from "../kernel/text_alloc.js";
 import { writePass, sizePass, type FuncCode } from "./build.js";
@@ -85,6 +85,13 @@ export interface JitInput {
   readonly exceptionBoundary?: boolean;
   /** Index of the function that is the exception callback. */
   readonly exceptionCb?: number;
+  /**
+   * First slot of every function, ascending, [0] = 0 (the verifier's
+   * subprog_info starts). Default: 0 and the targets of bpf-to-bpf calls and
+   * function pointers, which misses functions nothing calls (an exception
+   * callback). Must include those targets; no jump may cross a start.
+   */
+  readonly funcStarts?: readonly number[];
   /** Slots of loads the verifier turned into BPF_PROBE_MEM (a fault gives 0). */
   readonly probeMem?: readonly number[];
   /** BTF func_info names per function (ksym names); default bpf_prog_<tag>_F for subprograms. */
@@ -101,6 +108,13 @@ export interface JitOptions {
   readonly lse?: boolean;
   /** Allocate from the far text pool (beyond ±128 MiB of the kernel), default false. */
   readonly far?: boolean;
+  /**
+   * TEST ONLY: build exception frames without the x23/x24 pair (see
+   * JitCodegenOptions.testDropX23X24). Defaults to the
+   * A64BPF_TEST_EXC_DROP_X23_X24 environment variable ("1"), so a selftest
+   * run can be broken on purpose.
+   */
+  readonly testDropX23X24?: boolean;
 }
 
 /** The per-program PLT: its instructions and the target quad. */
@@ -198,10 +212,58 @@ function stackDepthOf(input: JitInput, f: number, range: { start: number; end: n
   return est.depth;
 }
 
+/**
+ * The function starts: the given ones (checked: ascending from 0, inside
+ * the program, not a ld_imm64 second slot, every call target among them,
+ * no jump across a boundary) or the call targets.
+ */
+function funcStartsOf(input: JitInput, layout: ProgLayout): readonly number[] {
+  const given = input.funcStarts;
+  if (given === undefined) return layout.subprogs;
+  const { insns } = input;
+  if (given[0] !== 0) throw new JitError(`invalid function starts: the first must be 0, not ${given[0]}`);
+  const second = new Set<number>();
+  for (let i = 0; i < insns.length; i++) if (opInfo(insns[i].code).kind === "ldimm64") second.add(++i);
+  given.forEach((s, i) => {
+    if (!Number.isInteger(s) || s < 0 || s >= insns.length || (i > 0 && s <= given[i - 1])) {
+      throw new JitError(`invalid function starts: ${given.join(",")} (ascending slots of the program)`);
+    }
+    if (second.has(s)) throw new JitError(`function start in the middle of ld_imm64: ${s}`);
+  });
+  const set = new Set(given);
+  for (const t of layout.subprogs) {
+    if (!set.has(t)) throw new JitError(`function starts lack the call target ${t}`);
+  }
+  given.forEach((start, f) => {
+    const end = f + 1 < given.length ? given[f + 1] : insns.length;
+    const last = second.has(end - 1) ? end - 2 : end - 1;
+    const lastKind = opInfo(insns[last].code).kind;
+    // check_subprogs(): exit, a jump, or a call to bpf_throw (a kfunc; the verifier knows which).
+    if (
+      lastKind !== "exit" &&
+      lastKind !== "ja" &&
+      !(lastKind === "call" && insns[last].src === BPF_PSEUDO_KFUNC_CALL)
+    ) {
+      failAt(insns, last, `last insn of the function at insn ${start} is not an exit or jmp`);
+    }
+    for (let i = start; i < end; i++) {
+      const kind = opInfo(insns[i].code).kind;
+      if (kind === "jcond" || kind === "ja") {
+        const t = branchTarget(insns[i], i)!;
+        if (t < start || t >= end) {
+          failAt(insns, i, `jump out of range: target ${t} (outside the function at insn ${start})`);
+        }
+      }
+      if (kind === "ldimm64") i++;
+    }
+  });
+  return given;
+}
+
 /** The functions of the program, with their aux facts checked. */
 function splitFuncs(input: JitInput, layout: ProgLayout): JitFunc[] {
   const { insns } = input;
-  const starts = layout.subprogs;
+  const starts = funcStartsOf(input, layout);
   const probe = new Set<number>();
   for (const s of input.probeMem ?? []) {
     const kind = insns[s] === undefined ? undefined : opInfo(insns[s].code).kind;
@@ -315,7 +377,8 @@ export function bpfIntJitCompile(input: JitInput, env: JitEnv, opts: JitOptions 
   const kernel = env.kernel;
   const pool = resolved.far ? kernel.farBpfText : kernel.bpfText;
   if (!pool) throw new JitError("no far BPF text pool in this kernel", { errno: ENOTSUPP });
-  const cg: JitCodegenOptions = { ...resolved, dummyTramp: kernel.symbolAddress("dummy_tramp") };
+  const testDropX23X24 = opts.testDropX23X24 ?? process.env.A64BPF_TEST_EXC_DROP_X23_X24 === "1";
+  const cg: JitCodegenOptions = { ...resolved, dummyTramp: kernel.symbolAddress("dummy_tramp"), testDropX23X24 };
   const funcAddrs: bigint[] = [];
   const resolve = makeResolve(env, insns, funcs, funcAddrs);
   const progTag = tagHex(bpfProgCalcTag(insns));

@@ -107,10 +107,20 @@ export function findUsedCalleeRegs(ctx: JitCtx): void {
   ctx.usedCalleeRegs = regs;
 }
 
+/**
+ * The pairs an exception boundary saves and the callback restores: all of
+ * x19..x28, low pair first (the callback's `sub sp, x29, #96` assumes all
+ * five). The test-only switch drops x23/x24.
+ */
+function exceptionFramePairs(ctx: JitCtx): number[] {
+  const pairs = [19, 21, 23, 25, 27];
+  return ctx.opts.testDropX23X24 ? pairs.filter((r) => r !== 23) : pairs;
+}
+
 /** push_callee_regs(): all of x19..x28 for an exception boundary, else the used ones in pairs. */
 export function pushCalleeRegs(ctx: JitCtx): void {
   if (ctx.func.exceptionBoundary) {
-    for (let r = 19; r < 29; r += 2) emit(ctx, a64Push(r, r + 1, A64_SP));
+    for (const r of exceptionFramePairs(ctx)) emit(ctx, a64Push(r, r + 1, A64_SP));
     ctx.fpUsed = true;
     return;
   }
@@ -126,7 +136,7 @@ export function pushCalleeRegs(ctx: JitCtx): void {
 export function popCalleeRegs(ctx: JitCtx): void {
   const f = ctx.func;
   if (f.exceptionBoundary || f.exceptionCb) {
-    for (let r = 27; r >= 19; r -= 2) emit(ctx, a64Pop(r, r + 1, A64_SP));
+    for (const r of exceptionFramePairs(ctx).reverse()) emit(ctx, a64Pop(r, r + 1, A64_SP));
     return;
   }
   const regs = ctx.usedCalleeRegs;

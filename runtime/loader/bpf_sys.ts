@@ -12,8 +12,9 @@
  *                  ├─ trampolines                              (one table per kernel)
  *                  └─ tracePipe                                (bpf_trace_printk lines)
  *
- * Creating it binds the BPF helper services (bindBpfHelpers) if the boot
- * did not. Module BTF comes from the KernelImages registered for the kernel
+ * Creating it binds the BPF helper services (bindBpfHelpers) and the
+ * bpf_throw kfunc (bindBpfThrow, which finds programs by address with
+ * progKsymFind) if the boot did not. Module BTF comes from the KernelImages registered for the kernel
  * (registerKernelImages, called by whoever booted it); without them only
  * vmlinux BTF is known.
  */
@@ -23,6 +24,7 @@ import type { KernelImages } from "../kernel/boot.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { TrampolineTable } from "../tramp/trampoline.js";
 import { bindBpfHelpers } from "../bpf/helpers/helpers.js";
+import { bindBpfThrow, type BpfKsymProg } from "../bpf/exceptions/bpf_throw.js";
 import { defaultKfuncRegistry, type KernelBtfObject, type KfuncRegistry } from "../bpf/kfuncs/registry.js";
 import { bpfMapCreate } from "../bpf/maps/create.js";
 import type { BpfMap, MapCreateAttr, MapEnv } from "../bpf/maps/map.js";
@@ -63,6 +65,29 @@ export class BpfSys {
         k.dmesg.push(line);
       },
     });
+    bindBpfThrow(k, (ip) => this.progKsymFind(ip));
+  }
+
+  /**
+   * bpf_prog_ksym_find(): the loaded program whose JITed function contains
+   * `ip`, as bpf_throw's stack walker sees it.
+   */
+  progKsymFind(ip: bigint): BpfKsymProg | undefined {
+    for (const o of this.#fds.values()) {
+      if ("keySize" in o || o.freed) continue;
+      const f = o.jited.subprogs.find((s) => ip >= s.bpfFunc && ip < s.bpfFunc + BigInt(s.size));
+      if (!f) continue;
+      const cb = o.verifier.subprogs.findIndex((s) => s.isExceptionCb);
+      return {
+        isSubprog: f.index > 0,
+        aux: {
+          name: o.name,
+          exceptionBoundary: o.verifier.exceptionBoundary,
+          bpfExceptionCb: cb > 0 ? o.jited.subprogs[cb]?.bpfFunc : undefined,
+        },
+      };
+    }
+    return undefined;
   }
 
   /** The kernel's BTF objects: vmlinux (id 1) and loaded modules (2, 3, ...). */

@@ -22,7 +22,6 @@ import { bpfIntJitCompile, type JitEnv } from "../jit/jit.js";
 import { btfDistillFuncProto } from "../tramp/func_model.js";
 import { BPF_HELPER_SERVICES, HELPER_SERVICE_BASE } from "../bpf/service_decls.js";
 import type { Btf } from "../bpf/btf/btf.js";
-import { validateInsns } from "../bpf/codec.js";
 import type { Insn } from "../bpf/insn.js";
 import { BPF_PSEUDO_BTF_ID, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE } from "../bpf/opcodes.js";
 import { ArrayMap } from "../bpf/maps/array.js";
@@ -186,7 +185,7 @@ function verifierMap(sys: BpfSys, fd: number): VerifierMap | undefined {
 /** add_kfunc_call(): the kfunc an instruction names. */
 function kfuncOf(
   sys: BpfSys,
-  attr: ProgLoadAttr,
+  attr: ProgLoadAttr & { readonly resolvedProgType: number },
   btfId: number,
   off: number,
 ): (VerifierKfunc & { objId: number }) | undefined {
@@ -203,7 +202,8 @@ function kfuncOf(
     btf: obj.btf,
     btfId,
     proto,
-    allowed: def !== undefined && (def.progTypes === undefined || def.progTypes.includes(attr.progType)),
+    // btf_kfunc_id_set_contains(resolve_prog_type(prog)): an extension counts as its target's type.
+    allowed: def !== undefined && (def.progTypes === undefined || def.progTypes.includes(attr.resolvedProgType)),
     flags: { sleepable: def?.sleepable, destructive: def?.destructive },
     objId,
   };
@@ -255,7 +255,9 @@ export function bpfProgLoad(sys: BpfSys, attr: ProgLoadAttr): ProgLoadResult {
     extTargetProgType: attach?.kind === "prog" ? attach.target.type : undefined,
     map: (fd) => verifierMap(sys, fd),
     kfunc: (btfId, off) => {
-      const k = kfuncOf(sys, attr, btfId, off);
+      const resolvedProgType =
+        attach?.kind === "prog" && attr.progType === BPF_PROG_TYPE_EXT ? attach.target.type : attr.progType;
+      const k = kfuncOf(sys, { ...attr, resolvedProgType }, btfId, off);
       if (k) kfuncs.set(`${btfId}:${off}`, k);
       return k;
     },
@@ -271,20 +273,20 @@ export function bpfProgLoad(sys: BpfSys, attr: ProgLoadAttr): ProgLoadResult {
     },
     pseudoLd: (first, second) => pseudoLd(sys, first, second),
   };
-  // The JIT finds functions from bpf-to-bpf calls; a function nothing calls
-  // (an exception callback) is not one of its functions yet.
-  const jitStarts = new Set(validateInsns(result.insns).subprogs);
-  const jitFuncs = result.subprogs.filter((s) => jitStarts.has(s.start));
-  const cbIdx = jitFuncs.findIndex((s) => s.isExceptionCb);
+  // Every function the verifier knows (jit_subprogs): also the exception
+  // callback nothing calls and the hidden default one.
+  const funcs = result.subprogs;
+  const cbIdx = funcs.findIndex((s) => s.isExceptionCb);
   const jited = bpfIntJitCompile(
     {
       insns: result.insns,
       name: attr.name,
-      stackDepth: jitFuncs.map((s) => s.stackDepth),
+      funcStarts: funcs.map((s) => s.start),
+      stackDepth: funcs.map((s) => s.stackDepth),
       exceptionBoundary: result.exceptionBoundary,
       exceptionCb: cbIdx > 0 ? cbIdx : undefined,
       probeMem: result.probeMem,
-      funcNames: jitFuncs.map((s, i) => (i === 0 ? attr.name : s.name.slice(0, BPF_OBJ_NAME_LEN - 1))),
+      funcNames: funcs.map((s, i) => (i === 0 ? attr.name : s.name.slice(0, BPF_OBJ_NAME_LEN - 1))),
     },
     env,
   );

@@ -9,13 +9,20 @@
  *   name ──BTF objects (vmlinux = 1, modules)──► (btf obj, FUNC id, FUNC_PROTO)
  *   name ──kallsyms──► address the JIT calls
  *
- * Defaults: the bpf_testmod kfuncs of the simulated kernel. The exceptions
- * issue registers bpf_throw (a TypeScript service, see service_decls.ts).
+ * Defaults: the bpf_testmod kfuncs of the simulated kernel and bpf_throw
+ * (a TypeScript service, see service_decls.ts and runtime/bpf/exceptions).
  */
 import { EEXIST, ENOENT } from "../../errno.js";
 import { BpfError } from "../../errors.js";
 import type { Btf } from "../btf/btf.js";
 import type { BtfFuncProto } from "../btf/types.js";
+import {
+  BPF_PROG_TYPE_SCHED_CLS,
+  BPF_PROG_TYPE_STRUCT_OPS,
+  BPF_PROG_TYPE_SYSCALL,
+  BPF_PROG_TYPE_TRACING,
+  BPF_PROG_TYPE_XDP,
+} from "../object/uapi.js";
 
 /** BTF_ID_FLAGS(func, name, flags). */
 export interface KfuncDef {
@@ -79,10 +86,30 @@ export const BPF_TESTMOD_KFUNCS: readonly KfuncDef[] = [
   { name: "bpf_kfunc_call_stack_arg" },
 ];
 
+/**
+ * The part of kernel/bpf/helpers.c generic_kfunc_set this runtime
+ * implements: bpf_throw, for the program types kfunc_init() registers the
+ * set for (tracing, sched_cls, xdp, struct_ops, syscall; an extension
+ * program counts as its target's type).
+ */
+export const GENERIC_KFUNCS: readonly KfuncDef[] = [
+  {
+    name: "bpf_throw",
+    progTypes: [
+      BPF_PROG_TYPE_TRACING,
+      BPF_PROG_TYPE_SCHED_CLS,
+      BPF_PROG_TYPE_XDP,
+      BPF_PROG_TYPE_STRUCT_OPS,
+      BPF_PROG_TYPE_SYSCALL,
+    ],
+  },
+];
+
 /** A registry with the default sets. */
 export function defaultKfuncRegistry(): KfuncRegistry {
   const r = new KfuncRegistry();
   r.register(...BPF_TESTMOD_KFUNCS);
+  r.register(...GENERIC_KFUNCS);
   return r;
 }
 

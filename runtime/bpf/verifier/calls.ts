@@ -8,10 +8,13 @@
  *              R0 from the return type (map_value_or_null gets a fresh id)
  *   kfunc      BTF prototype of the kernel function: at most 5 arguments,
  *              scalars where the BTF says scalar; bpf_throw ends the path
+ *              (its own rules: exceptions.ts)
  *   bpf2bpf    static: a new frame (at most MAX_CALL_FRAMES), R1-R5 passed;
  *              global: arguments checked against the callee's BTF, assumed valid
  *   exit       R0 readable; in a callee: back to the caller with R0;
- *              in the main program: the return value range of the program type
+ *              in the main program and the exception callback: the return
+ *              value range of the program type; in a global function
+ *              verified on its own: a scalar
  */
 import { E2BIG, EINVAL, EACCES } from "../../errno.js";
 import type { Btf } from "../btf/btf.js";
@@ -22,6 +25,7 @@ import { MAX_CALL_FRAMES } from "../opcodes.js";
 import { BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, BPF_TRACE_FEXIT } from "../object/uapi.js";
 import { checkSrc, clobberCallerSaved, newId, regs, reject, setReg, type Checker } from "./checker.js";
 import { btfIdPointer } from "./ctx_access.js";
+import { checkBpfThrow } from "./exceptions.js";
 import { checkStackBounds, stackFrame, stackRead, stackWrite } from "./mem.js";
 import { NOT_INIT, pointer, regTypeStr, UNKNOWN_SCALAR, type RegState, type VerifierMap } from "./reg_state.js";
 import { curFrame, newFuncState } from "./state.js";
@@ -200,6 +204,9 @@ export function checkKfuncCall(c: Checker, insn: Insn): boolean {
   if (k.flags?.sleepable && !c.input.sleepable) {
     reject(c, `program must be sleepable to call sleepable kfunc ${k.name}`, EACCES);
   }
+  // The cookie is checked before the call clobbers R1 (check_kfunc_call, KF_bpf_throw).
+  const isThrow = k.name === "bpf_throw";
+  if (isThrow) checkBpfThrow(c, programRetRange(c));
   clobberCallerSaved(c);
   const ret = k.btf.resolved(k.proto.returnType);
   if (ret.kind === "void") setReg(c, 0, NOT_INIT);
@@ -209,11 +216,7 @@ export function checkKfuncCall(c: Checker, insn: Insn): boolean {
       setReg(c, 0, btfIdPointer(k.btf, pointee.id));
     } else setReg(c, 0, UNKNOWN_SCALAR);
   } else setReg(c, 0, UNKNOWN_SCALAR);
-  if (k.name === "bpf_throw") {
-    c.exceptionBoundary = true;
-    return true;
-  }
-  return false;
+  return isThrow;
 }
 
 /** The BTF FUNC of the subprogram starting at `start` (from func_info). */
@@ -265,20 +268,38 @@ export function checkFuncCall(c: Checker, insn: Insn): number {
   return target;
 }
 
-/** check_return_code() for the main program's exit. */
+/**
+ * The return values check_return_code() allows the program type, as an
+ * inclusive signed range, or undefined when any scalar is fine: fentry and
+ * fexit programs must return 0.
+ */
+export function programRetRange(c: Checker): readonly [bigint, bigint] | undefined {
+  if (c.progType !== BPF_PROG_TYPE_TRACING) return undefined;
+  const eat = c.input.expectedAttachType;
+  return eat === BPF_TRACE_FENTRY || eat === BPF_TRACE_FEXIT ? [0n, 0n] : undefined;
+}
+
+/**
+ * check_return_code() at the exit of the outermost frame: the main program
+ * and the exception callback return the program's value (range checked); a
+ * global function verified on its own only has to return a scalar.
+ */
 function checkReturnCode(c: Checker): void {
   const r0 = regs(c)[0];
-  if (c.progType !== BPF_PROG_TYPE_TRACING) return;
-  const eat = c.input.expectedAttachType;
-  if (eat !== BPF_TRACE_FENTRY && eat !== BPF_TRACE_FEXIT) return;
+  if (c.root === "global") {
+    if (r0.type !== "scalar")
+      reject(c, `At subprogram exit the register R0 is not a scalar value (${regTypeStr(r0)})`, EINVAL);
+    return;
+  }
+  const range = programRetRange(c);
+  if (!range) return;
   if (r0.type !== "scalar")
     reject(c, `At program exit the register R0 is not a known value (${regTypeStr(r0)})`, EINVAL);
-  if (r0.value === 0n) return;
-  const has =
-    r0.value === undefined
-      ? " unknown scalar value"
-      : ` smin=${BigInt.asIntN(64, r0.value)} smax=${BigInt.asIntN(64, r0.value)}`;
-  reject(c, `At program exit the register R0 has${has} should have been in [0, 0]`, EINVAL);
+  const [lo, hi] = range;
+  const v = r0.value === undefined ? undefined : BigInt.asIntN(64, r0.value);
+  if (v !== undefined && v >= lo && v <= hi) return;
+  const has = v === undefined ? " unknown scalar value" : ` smin=${v} smax=${v}`;
+  reject(c, `At program exit the register R0 has${has} should have been in [${lo}, ${hi}]`, EINVAL);
 }
 
 /**

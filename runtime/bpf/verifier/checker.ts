@@ -49,7 +49,10 @@ export interface Checker {
   insnIdx: number;
   nextId: number;
   callGetFuncIp: boolean;
+  /** env->seen_exception: some function calls bpf_throw (the main program is an exception boundary). */
   exceptionBoundary: boolean;
+  /** What the outermost frame being verified is: its exit rules differ (check_return_code). */
+  root: "main" | "global" | "exception_cb";
   readonly usedMaps: Set<number>;
   /** Registers written by the current instruction (log level 2). */
   scratched: Set<number>;

@@ -18,18 +18,24 @@
  */
 import { EACCES, EINVAL } from "../../errno.js";
 import { formatInsnWithCode } from "../format.js";
+import type { Insn } from "../insn.js";
 import { BPF_COMPLEXITY_LIMIT_INSNS, BPF_PSEUDO_CALL, MAX_BPF_STACK, opInfo } from "../opcodes.js";
 import { BPF_PROG_TYPE_EXT } from "../object/uapi.js";
 import { checkCfg, checkSubprogs, CfgError, ldImm64Halves } from "./cfg.js";
 import { Reject, type Checker, type InsnAux } from "./checker.js";
 import { doCheck, mainEntryRegs, type CheckStats } from "./do_check.js";
 import type { SubprogInfo, VerifierInput, VerifierResult } from "./env.js";
+import {
+  addDefaultExceptionCb,
+  btfPrepareFuncArgs,
+  checkExceptionCbProto,
+  checkThrowInCallback,
+  findExceptionCb,
+} from "./exceptions.js";
 import { convertCtxAccesses, doMiscFixups, type Patchable } from "./fixups.js";
 import { BPF_LOG_LEVEL1, VerifierError, VerifierLog } from "./log.js";
 import { pointer, UNKNOWN_SCALAR } from "./reg_state.js";
 import { newFuncState, type VerifierState } from "./state.js";
-
-const EXCEPTION_CB_TAG = "exception_callback:";
 
 function subprogInfos(input: VerifierInput, starts: readonly number[]): SubprogInfo[] {
   return starts.map((start, i) => {
@@ -42,23 +48,6 @@ function subprogInfos(input: VerifierInput, starts: readonly number[]): SubprogI
       isExceptionCb: false,
     };
   });
-}
-
-/**
- * bpf_find_exception_callback_insn_off(): the function named by the main
- * function's `exception_callback:` decl tag, from func_info (the exceptions
- * issue adds the callback's own rules).
- */
-function findExceptionCb(input: VerifierInput): number | undefined {
-  const main = input.funcs?.find((f) => f.start === 0);
-  const tags = (main?.declTags ?? []).filter((t) => t.startsWith(EXCEPTION_CB_TAG));
-  if (tags.length === 0) return undefined;
-  if (tags.length > 1) throw new Reject("multiple exception callback tags for main subprog", EINVAL);
-  const name = tags[0].slice(EXCEPTION_CB_TAG.length);
-  const f = input.funcs?.find((x) => x.name === name && x.start > 0);
-  if (!f) throw new Reject(`exception callback '${name}' could not be found in BTF`, EINVAL);
-  if (!f.global) throw new Reject(`exception callback '${name}' must have global linkage`, EINVAL);
-  return f.start;
 }
 
 /** The entry state of a global function: arguments from its BTF (btf_prepare_func_args). */
@@ -110,22 +99,28 @@ function callGraph(insns: VerifierInput["insns"], subprogs: SubprogInfo[]): numb
   });
 }
 
-/** check_max_stack_depth(): the deepest call chain from each root. */
-function checkMaxStackDepth(insns: VerifierInput["insns"], subprogs: SubprogInfo[]): void {
+/**
+ * check_max_stack_depth(): the deepest call chain from each root (main,
+ * global functions, the exception callback), and no bpf_throw under a
+ * callback (checkThrowInCallback).
+ */
+function checkMaxStackDepth(c: Checker): void {
+  const { insns, subprogs } = c;
   const graph = callGraph(insns, subprogs);
+  const isThrow = (insn: Insn) => c.input.kfunc?.(insn.imm, insn.off)?.name === "bpf_throw";
   const round = (d: number) => Math.ceil(Math.max(d, 0) / 16) * 16;
-  const walk = (s: number, depth: number, frames: number, seen: Set<number>): void => {
+  const walk = (s: number, depth: number, chain: number[]): void => {
+    checkThrowInCallback(insns, subprogs, { idx: s, chain, isThrow });
     const d = depth + round(subprogs[s].stackDepth);
-    if (d > MAX_BPF_STACK) throw new Reject(`combined stack size of ${frames} calls is ${d}. Too large`, EACCES);
+    if (d > MAX_BPF_STACK)
+      throw new Reject(`combined stack size of ${chain.length + 1} calls is ${d}. Too large`, EACCES);
     for (const callee of graph[s]) {
-      if (callee < 0 || seen.has(callee)) continue;
-      seen.add(callee);
-      walk(callee, d, frames + 1, seen);
-      seen.delete(callee);
+      if (callee < 0 || callee === s || chain.includes(callee)) continue;
+      walk(callee, d, [...chain, s]);
     }
   };
   subprogs.forEach((sp, s) => {
-    if (s === 0 || sp.global || sp.isExceptionCb) walk(s, 0, 1, new Set([s]));
+    if (s === 0 || sp.global || sp.isExceptionCb) walk(s, 0, []);
   });
 }
 
@@ -171,6 +166,7 @@ export function bpfCheck(input: VerifierInput): VerifierResult {
       nextId: 0,
       callGetFuncIp: false,
       exceptionBoundary: false,
+      root: "main",
       usedMaps: new Set(),
       scratched: new Set(),
     };
@@ -180,11 +176,18 @@ export function bpfCheck(input: VerifierInput): VerifierResult {
     for (const sp of subprogs) {
       if (sp.start === 0 || !(sp.global || sp.isExceptionCb)) continue;
       log.line(`Validating ${sp.name}() func#${subprogs.indexOf(sp)}...`);
+      c.insnIdx = sp.start;
+      const args = btfPrepareFuncArgs(
+        input.btf,
+        input.funcs?.find((f) => f.start === sp.start),
+      );
+      if (sp.isExceptionCb) checkExceptionCbProto(args);
+      c.root = sp.isExceptionCb ? "exception_cb" : "global";
       doCheck(c, sp.start, globalEntryState(input, sp), stats);
     }
+    c.root = "main";
     c.insnIdx = 0;
-    checkMaxStackDepth(insns, subprogs);
-    if (cb !== undefined) c.exceptionBoundary = true;
+    checkMaxStackDepth(c);
   } catch (err) {
     if (err instanceof Reject || err instanceof CfgError) {
       const idx = err instanceof Reject ? err.insnIdx : err.insnIdx;
@@ -204,8 +207,10 @@ export function bpfCheck(input: VerifierInput): VerifierResult {
   };
   convertCtxAccesses(p);
   doMiscFixups(p, { progType: input.progType, expectedAttachType: input.expectedAttachType });
-  log.write(statsLine(stats));
   const subprogs = c.subprogs.map((s, i) => ({ ...s, start: p.subprogStarts[i] }));
+  // The default exception callback: a program that may throw and names none returns the cookie.
+  if (c.exceptionBoundary && !subprogs.some((s) => s.isExceptionCb)) subprogs.push(addDefaultExceptionCb(p));
+  log.write(statsLine(stats));
   return {
     insns: p.insns,
     subprogs,
