@@ -35,6 +35,7 @@ import {
   BPF_OBJ_NAME_LEN,
 } from "../bpf/object/uapi.js";
 import { bpfCheck } from "../bpf/verifier/verifier.js";
+import { VerifierError } from "../bpf/verifier/log.js";
 import type { AttachTarget, VerifierKfunc, VerifierLineInfo } from "../bpf/verifier/env.js";
 import type { VerifierMap } from "../bpf/verifier/reg_state.js";
 import type { BpfSys } from "./bpf_sys.js";
@@ -228,10 +229,25 @@ function pseudoLd(sys: BpfSys, first: Insn, second: Insn): bigint {
   throw new BpfError(EINVAL, `ld_imm64 source ${first.src} is not supported`);
 }
 
+/**
+ * check_attach_btf_id(): bpf_check_attach_target() writes its refusals
+ * ("FENTRY/FEXIT programs cannot attach to exception callback", ...) into
+ * the verifier log; they come back as a VerifierError whose log has the
+ * message, with the same errno.
+ */
+function checkAttachBtfId(sys: BpfSys, attr: ProgLoadAttr): ProgAttach | undefined {
+  try {
+    return resolveAttach(sys, attr);
+  } catch (err) {
+    if (!(err instanceof BpfError) || err instanceof VerifierError) throw err;
+    throw new VerifierError(err.message, { errno: err.errno, log: `${err.message}\n`, cause: err });
+  }
+}
+
 /** BPF_PROG_LOAD: verify and JIT `attr`, return the program and its fd. */
 export function bpfProgLoad(sys: BpfSys, attr: ProgLoadAttr): ProgLoadResult {
   checkName(attr.name);
-  const attach = resolveAttach(sys, attr);
+  const attach = checkAttachBtfId(sys, attr);
   const verifierAttach: AttachTarget | undefined = attach
     ? {
         funcName: attach.funcName,
