@@ -33,6 +33,8 @@ interface Golden {
   what: string;
   input: JitInput;
   opts?: JitOptions;
+  /** Resolve kfunc calls to the kernel's bpf_throw stub. */
+  kfuncs?: boolean;
 }
 
 const MINIMAL = B.prog(B.BPF_MOV64_IMM(R0, 0), EXIT);
@@ -89,6 +91,17 @@ const EXCEPTIONS_PROG: Insn[] = B.prog(
   EXIT,
 );
 
+// A boundary whose default exception callback (the verifier's hidden `r0 = r1; exit`) nothing
+// calls: the function starts come from the verifier, not from call instructions.
+const DEFAULT_CB_PROG: Insn[] = B.prog(
+  B.BPF_MOV64_IMM(R1, 64),
+  B.BPF_CALL_KFUNC(0, 1),
+  B.BPF_MOV64_IMM(R0, 0),
+  EXIT,
+  B.BPF_MOV64_REG(R0, R1),
+  EXIT,
+);
+
 const GOLDENS: Golden[] = [
   {
     file: "main.txt",
@@ -138,12 +151,25 @@ const GOLDENS: Golden[] = [
     what: "exception boundary (pushes x19-x28) and exception callback (reuses the boundary frame)",
     input: { insns: EXCEPTIONS_PROG, name: "boundary", exceptionBoundary: true, exceptionCb: 1 },
   },
+  {
+    file: "exception_default_cb.txt",
+    what: "bpf_throw(64) with the hidden default callback, a function given by explicit function starts",
+    input: {
+      insns: DEFAULT_CB_PROG,
+      name: "thrower",
+      funcStarts: [0, 4],
+      exceptionBoundary: true,
+      exceptionCb: 1,
+    },
+    kfuncs: true,
+  },
 ];
 
 function render(g: Golden): string {
   const k = new Kernel({ cpus: 1 });
   try {
-    const jited = bpfIntJitCompile(g.input, { kernel: k }, g.opts);
+    const kfunc = g.kfuncs ? () => k.symbolAddress("bpf_throw") : undefined;
+    const jited = bpfIntJitCompile(g.input, { kernel: k, kfunc }, g.opts);
     const o = jited.opts;
     const head = [
       `# ${g.what}`,
@@ -198,4 +224,13 @@ test("the golden listings show the kernel's frame facts", (t) => {
   const exc = readFileSync(join(DIR, "exception_boundary.txt"), "utf8");
   t.regex(exc, /\tadd\tx29, x2, #0\n.*\tsub\tsp, x29, #0x60\n/, "the callback takes the boundary's frame");
   t.regex(exc, /(\tstp\tx(19|21|23|25|27), x(20|22|24|26|28), \[sp, #-0x10\]!\n.*){5}/, "the boundary saves x19..x28");
+  const dcb = readFileSync(join(DIR, "exception_default_cb.txt"), "utf8");
+  const cb = dcb.slice(dcb.lastIndexOf("_F:\n"));
+  t.regex(
+    cb,
+    /^_F:\n; prologue\n.*\n.*\n.*\tadd\tx29, x2, #0\n.*\tsub\tsp, x29, #0x60\n/,
+    "the uncalled callback got the callback prologue",
+  );
+  t.notRegex(cb, /\tstp\t/, "the callback pushes nothing");
+  t.regex(cb, /ldp\tx23, x24, \[sp\], #0x10\n/, "and pops all of x19..x28");
 });

@@ -346,3 +346,80 @@ test("a program taking its own entry's address gets the real address (extra pass
     bpfJitFree(j, env);
   });
 });
+
+test("explicit function starts: an exception callback nothing calls gets its own image and the callback frame", (t) => {
+  withKernel((k, env) => {
+    // main: r0 = 0; exit   callback (slot 2, called by nobody): r0 = r1 + 1; exit
+    const insns = B.prog(
+      B.BPF_MOV64_IMM(R0, 0),
+      EXIT,
+      B.BPF_MOV64_REG(R0, R1),
+      B.BPF_ALU64_IMM(O.BPF_ADD, R0, 1),
+      EXIT,
+    );
+    refuses(t, k, () => bpfIntJitCompile({ insns, exceptionBoundary: true, exceptionCb: 1 }, env), {
+      errno: EINVAL,
+      message: "invalid exception callback: function 1 (1..0)",
+    });
+    const j = bpfIntJitCompile({ insns, funcStarts: [0, 2], exceptionBoundary: true, exceptionCb: 1 }, env);
+    t.deepEqual(
+      j.subprogs.map((f) => [f.start, f.len]),
+      [
+        [0, 2],
+        [2, 3],
+      ],
+    );
+    const cb = j.subprogs[1];
+    const p = j.pokeOffset + 1;
+    t.deepEqual(Array.from(cb.image.slice(p, p + 2)), [0x9100005d, 0xd10183bf], "mov x29, x2; sub sp, x29, #96");
+    t.is(cb.offsets[0], p + 2, "no frame of its own: the body follows");
+    bpfJitFree(j, env);
+  });
+});
+
+test("explicit function starts are checked: from 0, ascending, in range, every call target, no jump across", (t) => {
+  withKernel((k, env) => {
+    const two = B.prog(B.BPF_MOV64_IMM(R0, 0), EXIT, B.BPF_MOV64_IMM(R0, 1), EXIT);
+    const jit = (insns: Insn[], funcStarts: number[]) => () => bpfIntJitCompile({ insns, funcStarts }, env);
+    refuses(t, k, jit(two, [2]), { errno: EINVAL, message: "invalid function starts: the first must be 0, not 2" });
+    refuses(t, k, jit(two, [0, 2, 2]), { errno: EINVAL, message: /^invalid function starts: 0,2,2/ });
+    refuses(t, k, jit(two, [0, 4]), { errno: EINVAL, message: /^invalid function starts: 0,4/ });
+    refuses(t, k, jit(B.prog(B.BPF_LD_IMM64(R0, 1), EXIT), [0, 1]), {
+      errno: EINVAL,
+      message: "function start in the middle of ld_imm64: 1",
+    });
+    refuses(t, k, jit(B.prog(B.BPF_CALL_REL(1), EXIT, B.BPF_MOV64_IMM(R0, 1), EXIT), [0]), {
+      errno: EINVAL,
+      message: "function starts lack the call target 2",
+    });
+    refuses(t, k, jit(B.prog(B.BPF_JMP_A(1), EXIT, B.BPF_MOV64_IMM(R0, 1), EXIT), [0, 2]), {
+      errno: EINVAL,
+      index: 0,
+      message: "jump out of range: target 2 (outside the function at insn 0): insn 0: (05) goto pc+1",
+    });
+    refuses(t, k, jit(B.prog(B.BPF_MOV64_IMM(R0, 0), B.BPF_MOV64_IMM(R0, 1), EXIT), [0, 1]), {
+      errno: EINVAL,
+      index: 0,
+      message: "last insn of the function at insn 0 is not an exit or jmp: insn 0: (b7) r0 = 0",
+    });
+  });
+});
+
+test("the test-only x23/x24 switch drops that pair from the boundary's push and the callback's pop", (t) => {
+  withKernel((_k, env) => {
+    const insns = B.prog(B.BPF_MOV64_IMM(R0, 0), EXIT, B.BPF_MOV64_REG(R0, R1), EXIT);
+    const input = { insns, funcStarts: [0, 2], exceptionBoundary: true, exceptionCb: 1 };
+    const STP_X23_X24 = 0xa9bf63f7;
+    const LDP_X23_X24 = 0xa8c163f7;
+    const full = bpfIntJitCompile(input, env);
+    const dropped = bpfIntJitCompile(input, env, { testDropX23X24: true });
+    t.true(full.image.includes(STP_X23_X24) && full.image.includes(LDP_X23_X24));
+    t.true(full.subprogs[1].image.includes(LDP_X23_X24));
+    t.false(dropped.image.includes(STP_X23_X24) || dropped.image.includes(LDP_X23_X24));
+    t.false(dropped.subprogs[1].image.includes(LDP_X23_X24));
+    t.true(dropped.subprogs[1].image.includes(0xd10183bf), "the callback still assumes 96 bytes");
+    t.is(dropped.size, full.size - 8, "one stp and one ldp fewer");
+    bpfJitFree(full, env);
+    bpfJitFree(dropped, env);
+  });
+});
