@@ -183,3 +183,64 @@ test.serial("without the x23/x24 pair in the exception frame the callback return
     r.k.close();
   }
 });
+
+const TARGET_SRC = `${PROLOGUE}
+static __noinline int sub(struct __sk_buff *skb) { return skb->len + 1; }
+__noinline int gsub(struct __sk_buff *skb) { return skb->len + 2; }
+SEC("tc") int target(struct __sk_buff *skb) { return sub(skb) * 100 + gsub(skb); }
+`;
+
+const TRACERS_SRC = `${PROLOGUE}
+extern void bpf_throw(__u64 cookie) __ksym;
+int fentry_runs, fexit_runs;
+SEC("?fentry") int BPF_PROG(throwing_fentry) { fentry_runs++; bpf_throw(0); return 0; }
+SEC("?fexit") int BPF_PROG(throwing_fexit) { fexit_runs++; bpf_throw(0); return 0; }
+SEC("?freplace") int throwing_ext(struct __sk_buff *skb) { bpf_throw(7); return 0; }
+`;
+
+test.serial("throwing fentry/fexit on a subprogram and a throwing freplace run as the kernel's tests expect", (t) => {
+  const { kernel: k } = bootBpfKernel();
+  try {
+    const target = openAndLoad(k, compileBpfSnippet("exc_target", TARGET_SRC).bytes, { objectName: "exc_target" });
+    if (!(target instanceof BpfObject)) throw target;
+    const entry = target.program("target");
+    const ctx = k.slab.kzalloc(256);
+    k.machine.memory.write32(ctx, 10); // len
+    const run = () => k.call(entry.prog!.bpfFunc, [ctx]) & 0xffffffffn;
+    t.is(run(), 1112n, "(10 + 1) * 100 + 10 + 2");
+
+    const tracers = BpfObject.open(compileBpfSnippet("exc_tracers", TRACERS_SRC).bytes, { objectName: "exc_tracers" });
+    for (const name of ["throwing_fentry", "throwing_fexit"]) {
+      tracers.program(name).autoload = true;
+      tracers.program(name).setAttachTarget(entry, "sub");
+    }
+    tracers.program("throwing_ext").autoload = true;
+    tracers.program("throwing_ext").setAttachTarget(entry, "gsub");
+    tracers.load(k);
+    for (const name of ["throwing_fentry", "throwing_fexit"]) {
+      t.true(tracers.program(name).prog!.verifier.exceptionBoundary, `${name} is its own exception boundary`);
+    }
+    const cookies: bigint[] = [];
+    const unlisten = bpfThrowListen(k, (r) => cookies.push(r.cookie));
+    const links = ["throwing_fentry", "throwing_fexit"].map((n) => tracers.program(n).attach());
+    // The tracers throw 0: their default callbacks return 0 to the trampoline, which goes on.
+    t.is(run(), 1112n, "sub still runs and returns through the trampoline");
+    t.is(tracers.bss!.fentry_runs, 1);
+    t.is(tracers.bss!.fexit_runs, 1);
+    t.deepEqual(cookies, [0n, 0n], "both tracers threw");
+    // The extension throws 7 with its default callback: the replaced function returns 7.
+    const ext = tracers.program("throwing_ext").attach();
+    t.is(run(), 1107n, "gsub replaced: 11 * 100 + the cookie 7");
+    t.is(tracers.bss!.fentry_runs, 2);
+    t.deepEqual(cookies, [0n, 0n, 0n, 0n, 7n], "fentry and fexit around sub, then the extension");
+    unlisten();
+    ext.detach();
+    for (const l of links) l.detach();
+    t.is(run(), 1112n);
+    t.deepEqual(k.oopses, []);
+    tracers.destroy();
+    target.destroy();
+  } finally {
+    k.close();
+  }
+});
