@@ -5,6 +5,8 @@
  *
  *   JitInput ──validate──► functions ──┬─ pass 1: size ─► alloc text ─► pass 2: write ─► pass 3: validate
  *   (insns, name, aux)   (main + subprogs) │   (calls to subprograms use a placeholder address)
+ *                        funcStarts from the verifier (subprog_info), else
+ *                        0 + call targets (misses an uncalled exception callback)
  *                                        └─ extra pass (calls or function pointers): rewrite every function with
  *                                           the callee addresses, same length, validate again
  *                          ──► copy into BPF text, PLT target = dummy_tramp, extable entries,

@@ -5,6 +5,8 @@
  *
  *   attr ─► name (≤ 15 of [A-Za-z0-9_.]) ─► license ─► attach target
  *        ─► bpf_check (runtime/bpf/verifier) ─► bpf_int_jit_compile (runtime/jit)
+ *           with every function the verifier knows (jit_subprogs: also the
+ *           exception callback nothing calls, or the hidden default one)
  *        ─► struct bpf_prog in kernel memory, registered for __bpf_prog_enter
  *        ─► fd
  *
@@ -14,7 +16,10 @@
  * fmod_ret only on functions that allow error injection ("%s() is not
  * modifiable") and never on BPF programs ("can't modify return codes of BPF
  * programs"), fentry/fexit/freplace not on exception callbacks, freplace
- * only of global functions ("%s() is not a global function").
+ * only of global functions ("%s() is not a global function"). As in
+ * bpf_check_attach_target, these refusals are written to the verifier log.
+ * kfuncs are allowed by the program's resolved type (an extension counts
+ * as its target's type).
  */
 import { EACCES, EINVAL, ENOENT } from "../errno.js";
 import { BpfError } from "../errors.js";
