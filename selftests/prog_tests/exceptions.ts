@@ -439,6 +439,7 @@ async function test_exceptions_assertions(): Promise<void> {
   await runTestsOf(testKernel(), "exceptions_assert");
 }
 
+/** test_exceptions(): the success and ext subtests, then RUN_TESTS of exceptions_fail and exceptions_assert. */
 export async function test_exceptions(): Promise<void> {
   test_exceptions_success();
   await test_exceptions_failure();

@@ -119,7 +119,7 @@ export interface BpfThrowResult {
 export function bpfThrow(cpu: ThrowCpu, deps: BpfThrowDeps): BpfThrowResult {
   const cookie = cpu.x(0);
   const ctx: BpfThrowCtx = { aux: undefined, sp: 0n, bp: 0n, cnt: 0 };
-  archBpfStackWalk(bpfStackWalker(ctx, deps.ksymFind), { lr: cpu.lr, fp: cpu.fp }, deps.read64);
+  archBpfStackWalk(bpfStackWalker(ctx, deps.ksymFind), { lr: cpu.lr, fp: cpu.fp, read64: deps.read64 });
   const warn = (cond: boolean, what: string) => {
     if (cond) deps.warn?.(`WARNING: CPU: ${cpu.index} at kernel/bpf/helpers.c bpf_throw: ${what}`);
   };

@@ -36,8 +36,7 @@ test("arch_bpf_stack_walk hands (pc, sp = 0, fp) to consume until it returns fal
       seen.push([pc, sp, fp]);
       return pc !== 0xb100n;
     },
-    { lr: 0xa000n, fp: 0x1000n },
-    READ,
+    { lr: 0xa000n, fp: 0x1000n, read64: READ },
   );
   t.is(n, 3);
   t.deepEqual(seen, [

@@ -51,12 +51,13 @@ export function bpfStackFrames(start: StackWalkStart, read64: Read64): { pc: big
 
 /**
  * arch_bpf_stack_walk(consume_entry, cookie): call `consume` with (pc, 0,
- * fp) for each frame from `start` outwards until it returns false or the
- * chain ends. Returns the number of frames consumed.
+ * fp) for each frame from `from` outwards until it returns false or the
+ * chain ends; `from.read64` reads the stack. Returns the number of frames
+ * consumed.
  */
-export function archBpfStackWalk(consume: BpfStackConsume, start: StackWalkStart, read64: Read64): number {
+export function archBpfStackWalk(consume: BpfStackConsume, from: StackWalkStart & { read64: Read64 }): number {
   let n = 0;
-  for (const f of bpfStackFrames(start, read64)) {
+  for (const f of bpfStackFrames(from, from.read64)) {
     n++;
     if (!consume(f.pc, 0n, f.fp)) break;
   }
