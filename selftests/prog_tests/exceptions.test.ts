@@ -1,21 +1,22 @@
 /**
- * The exceptions port through the real command line (built JavaScript, as
- * `npm run selftests` runs it): with DENYLIST.aarch64 every remaining
+ * The exceptions port through the real command line (from the TypeScript
+ * sources through tsx, so that this file does not rebuild dist/ while
+ * other test files use it): with DENYLIST.aarch64 every remaining
  * subtest passes, the success and ext subtests among them; with the
  * test-only A64BPF_TEST_EXC_DROP_X23_X24 switch (exception frames without
  * x23/x24) the throwing subtests fail — the port sees the frame layout.
  * Also the decl-tag reader (parse_test_spec).
  */
 import test from "ava";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../runtime/paths.js";
 import { parseTestSpec } from "./exceptions.js";
 
-const BIN = join(PROJECT_ROOT, "dist", "bin", "a64bpf.js");
+const BIN = join(PROJECT_ROOT, "bin", "a64bpf.ts");
 
 function selftests(args: string[], env: Record<string, string> = {}) {
-  return spawnSync("node", [BIN, "selftests", ...args], {
+  return spawnSync("node", ["--import", "tsx", BIN, "selftests", ...args], {
     encoding: "utf8",
     env: { ...process.env, ...env },
     cwd: PROJECT_ROOT,
@@ -35,10 +36,6 @@ const SUCCESS_AND_EXT = [
   "non-throwing fmod_ret -> non-throwing global subprog",
   "throwing extension -> main subprog",
 ];
-
-test.before(() => {
-  execFileSync("node", [join(PROJECT_ROOT, "scripts", "build.mjs")]);
-});
 
 test("-t exceptions passes with the denylist: success, ext and the supported fail/assert subtests", (t) => {
   const r = selftests(["-t", "exceptions"]);
