@@ -5,9 +5,14 @@
  *   ld_imm64 shape ─► check_subprogs ─► exception callback (decl tag)
  *     ─► check_cfg (reachability from insn 0 and the callback)
  *     ─► do_check: the main program from insn 0 (R1 = ctx), then every
- *        global function on its own (arguments from its BTF)
- *     ─► check_max_stack_depth (combined stack of a call chain ≤ 512)
- *     ─► convert_ctx_accesses, do_misc_fixups
+ *        global function and the exception callback on its own (arguments
+ *        from its BTF; the callback's prototype checked)
+ *     ─► check_max_stack_depth (combined stack of a call chain ≤ 512; no
+ *        bpf_throw under the exception callback)
+ *     ─► convert_ctx_accesses, do_misc_fixups (+ the hidden default
+ *        exception callback when the program throws and names none)
+ *
+ * The exception rules are in exceptions.ts.
  *     ─► "processed N insns (limit 1000000) ..." in the log
  *
  * Failures throw a VerifierError: the kernel's message as `reason`, the
