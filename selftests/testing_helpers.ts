@@ -32,7 +32,10 @@ interface BootedKernel {
 export function testKernel(): Kernel {
   return getTestEnv<BootedKernel>("kernel", () => {
     try {
-      return bootBpfKernel({ cpus: 2 });
+      const booted = bootBpfKernel({ cpus: 2 });
+      // An oops during a test goes into that test's log, as dmesg would show it.
+      booted.kernel.registerDieNotifier((_fault, report) => testLog("%s\n", report));
+      return booted;
     } catch (err) {
       testLog("WARNING! Selftests relying on bpf_testmod.ko will be skipped.\n");
       throw err;

@@ -8,7 +8,7 @@ import { Kernel } from "./kernel.js";
 import { mutexLock, mutexUnlock } from "./mutex.js";
 import { SchedStallError, type SchedEvent } from "./sched.js";
 import type { KGen } from "./task.js";
-import { asmFunction } from "./testing.js";
+import { asmFunction, asmRaw } from "./testing.js";
 
 test.before(async () => {
   await initAssembler();
@@ -332,6 +332,52 @@ test("executing freed text yields a use-after-free fault naming the freed symbol
     // The kernel stays usable.
     const g = asmFunction(k, "after", "mov x0, #8\nret");
     t.is(k.call(g), 8n);
+  } finally {
+    k.close();
+  }
+});
+
+test("a task call that returns without x19..x28 or SP intact oopses with an abi fault naming them", (t) => {
+  const k = new Kernel({ cpus: 2 });
+  try {
+    // Saving and restoring a callee-saved register is fine, and so is using x9..x15 freely.
+    const good = asmFunction(
+      k,
+      "keeps_x21",
+      "str x21, [sp, #-16]!\nmov x21, #5\nmov x9, #1\nmov x0, x21\nldr x21, [sp], #16\nret",
+    );
+    t.is(k.call(good), 5n);
+    t.is(k.oopses.length, 0);
+
+    const reports: string[] = [];
+    const unregister = k.registerDieNotifier((_f, report) => reports.push(report));
+    const clobber = asmFunction(k, "loses_x23_x24", "mov x23, #1\nmov x24, #2\nmov x0, #3\nret");
+    const err = t.throws(() => k.call(clobber), { instanceOf: FaultError });
+    t.is(k.oopses.length, 1);
+    const oops = k.oopses[0];
+    t.is(oops.kind, "abi");
+    t.regex(
+      oops.detail ?? "",
+      /^loses_x23_x24\+0x0\/0x[0-9a-f]+ returned with x23 = 0x1 \(was 0xa64bc5a0[0-9a-f]{4}0017\), x24 = 0x2 \(was 0xa64bc5a0[0-9a-f]{4}0018\)$/,
+    );
+    t.regex(err?.message ?? "", /AAPCS64 callee-saved state not preserved/);
+    // die(): the report is in dmesg and reaches the die notifier chain.
+    t.is(reports.length, 1);
+    t.regex(reports[0], /^Internal error: AAPCS64 callee-saved state not preserved: loses_x23_x24/);
+    t.true(k.dmesg.includes(reports[0].split("\n")[0]));
+    unregister();
+
+    // Two callee-saved registers swapped: each still holds a seed, but not its own.
+    const swap = asmFunction(k, "swaps_x25_x26", "mov x9, x25\nmov x25, x26\nmov x26, x9\nret");
+    t.throws(() => k.call(swap), { instanceOf: FaultError });
+    t.regex(k.oopses[1].detail ?? "", /x25 = .*x26 = /);
+
+    // SP not restored (a raw function with no frame that leaves SP moved).
+    const leak = asmRaw(k, "leaks_sp", "sub sp, sp, #16\nmov x0, #1\nret");
+    t.throws(() => k.call(leak), { instanceOf: FaultError });
+    t.regex(k.oopses[2].detail ?? "", /^leaks_sp\+0x0\/0xc returned with sp = 0x([0-9a-f]+) \(was 0x([0-9a-f]+)\)$/);
+    // The kernel goes on.
+    t.is(k.call(good), 5n);
   } finally {
     k.close();
   }

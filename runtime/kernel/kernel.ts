@@ -90,6 +90,7 @@ export class Kernel {
   readonly ktrace = new KernelTrace();
   readonly oopses: Fault[] = [];
   readonly dmesg: string[] = [];
+  readonly #dieNotifiers: Array<(fault: Fault, report: string) => void> = [];
   /** Exception tables of JITed programs (BPF_PROBE_MEM fixups). */
   readonly extable = new ExceptionTables();
   /** Extra symbolizers (kallsyms of modules, BPF programs, trampolines), consulted first. */
@@ -319,6 +320,22 @@ export class Kernel {
       pc: fault.pc,
       detail: `${fault.kind}${fault.detail ? `: ${fault.detail}` : ""}`,
     });
-    if (log.isLevelEnabled("error")) log.error({ task: task.pid }, this.formatFault(fault));
+    // die(): the report goes to the kernel log at KERN_EMERG, then to the die notifier chain.
+    const report = this.formatFault(fault);
+    this.#printk(0, report);
+    for (const fn of this.#dieNotifiers) fn(fault, report);
+    if (log.isLevelEnabled("error")) log.error({ task: task.pid }, report);
+  }
+
+  /**
+   * register_die_notifier(): `fn` hears of every oops with its report (as
+   * written to dmesg). Returns the unregister function.
+   */
+  registerDieNotifier(fn: (fault: Fault, report: string) => void): () => void {
+    this.#dieNotifiers.push(fn);
+    return () => {
+      const i = this.#dieNotifiers.indexOf(fn);
+      if (i >= 0) this.#dieNotifiers.splice(i, 1);
+    };
   }
 }

@@ -26,6 +26,12 @@
  * wake when it passes their deadline, and the clock jumps forward when every
  * CPU is idle.
  *
+ * Every task call is also an AAPCS64 check: x19..x28 are seeded with
+ * values unique to the task and register, and when the function returns to
+ * a64bpf_task_return they, and SP, must be back. A JIT or trampoline that
+ * loses a callee-saved register therefore oopses the task right there
+ * ("abi" fault naming the register), instead of corrupting some caller later.
+ *
  * Simplifications: one global run queue (FIFO order offered to the chooser),
  * no priorities or load balancing; migrate_disable pins a task to the CPU
  * it last ran on.
@@ -109,6 +115,7 @@ export class Scheduler {
 
   readonly #stacks: StackAllocator;
   readonly #taskReturn: bigint;
+  readonly #scratch = newContext();
   readonly #quanta: readonly number[];
   readonly #quantaLabels: readonly string[];
   readonly #runqueue: Task[] = [];
@@ -370,6 +377,11 @@ export class Scheduler {
       case "hypercall": {
         this.now += SHORT_SLICE_NS;
         if (r.nr === TASK_RETURN_NR) {
+          const broken = frame.entry && this.#calleeSavedBroken(c, task, frame.entry);
+          if (broken) {
+            this.#oops(cpu, task, c.buildFault("abi", { detail: broken, leaf: true }));
+            return;
+          }
           this.#returnFromFrame(cpu, task, c.x(0));
           return;
         }
@@ -533,12 +545,26 @@ export class Scheduler {
     const mem = this.machine.memory;
     stackArgs.forEach((v, i) => mem.write64(newSp + BigInt(i * 8), v));
     for (let i = 0; i < Math.min(args.length, 8); i++) ctx[i] = BigInt.asUintN(64, args[i]);
+    for (let r = CALLEE_SAVED_FIRST; r <= CALLEE_SAVED_LAST; r++) ctx[r] = calleeSavedSeed(task.pid, r);
     ctx[CTX_SP] = newSp;
     ctx[CTX_FP] = fp;
     ctx[CTX_LR] = this.#taskReturn;
     ctx[CTX_PC] = fn;
-    void task;
-    return { kind: "emu", ctx };
+    return { kind: "emu", ctx, entry: { fn, sp: newSp } };
+  }
+
+  /** What a returning task call failed to preserve, or undefined when x19..x28 and SP are intact. */
+  #calleeSavedBroken(c: Cpu, task: Task, entry: { fn: bigint; sp: bigint }): string | undefined {
+    const v = c.saveContext(this.#scratch);
+    const bad: string[] = [];
+    for (let r = CALLEE_SAVED_FIRST; r <= CALLEE_SAVED_LAST; r++) {
+      const want = calleeSavedSeed(task.pid, r);
+      if (v[r] !== want) bad.push(`x${r} = 0x${v[r].toString(16)} (was 0x${want.toString(16)})`);
+    }
+    if (v[CTX_SP] !== entry.sp) bad.push(`sp = 0x${v[CTX_SP].toString(16)} (was 0x${entry.sp.toString(16)})`);
+    if (bad.length === 0) return undefined;
+    const name = c.symbolize(entry.fn) ?? `0x${entry.fn.toString(16)}`;
+    return `${name} returned with ${bad.join(", ")}`;
   }
 
   #waiting(): string[] {
@@ -550,6 +576,17 @@ export class Scheduler {
   #emit(cpu: number, task: Task, ev: SchedEvent["ev"], detail?: string): void {
     this.trace?.({ t: this.now, cpu, pid: task.pid, ev, detail });
   }
+}
+
+const CALLEE_SAVED_FIRST = 19;
+const CALLEE_SAVED_LAST = 28;
+
+/**
+ * The value x`reg` (19..28) holds when a task call starts: distinct per task
+ * and register, so that a swapped pair or another task's value is caught too.
+ */
+export function calleeSavedSeed(pid: number, reg: number): bigint {
+  return 0xa64b_c5a0_0000_0000n | (BigInt(pid & 0xffff) << 16n) | BigInt(reg);
 }
 
 /** svc number of `a64bpf_task_return` (runtime/kernel/services/table.ts). */

@@ -45,7 +45,12 @@ export type KGen<T = void> = Generator<SchedRequest, T, bigint | undefined>;
 export type TaskState = "running" | "runnable" | "blocked" | "sleeping" | "dead";
 
 export type Frame =
-  | { kind: "emu"; ctx: CpuContext }
+  | {
+      kind: "emu";
+      ctx: CpuContext;
+      /** Set on frames entered by a task call: checked when the call returns to a64bpf_task_return. */
+      entry?: { fn: bigint; sp: bigint };
+    }
   | { kind: "ts"; gen: KGen<bigint | void>; resume: bigint | undefined; request: SchedRequest | undefined };
 
 /** A task's kernel stack: [base, top), with an unmapped guard page below base. */

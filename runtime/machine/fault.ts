@@ -25,7 +25,9 @@ export type FaultKind =
   | "unknown_hypercall"
   | "exception"
   /** A kernel BUG/WARN raised by a TypeScript service. */
-  | "bug";
+  | "bug"
+  /** A task's function returned without restoring a callee-saved register (x19..x28) or SP. */
+  | "abi";
 
 export interface Fault {
   cpu: number;
@@ -60,6 +62,7 @@ const KIND_TEXT: Record<FaultKind, string> = {
   unknown_hypercall: "Internal error: unknown hypercall",
   exception: "Internal error: unexpected exception",
   bug: "kernel BUG",
+  abi: "Internal error: AAPCS64 callee-saved state not preserved",
 };
 
 function hex(v: bigint): string {
