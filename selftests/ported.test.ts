@@ -46,6 +46,17 @@ test("every ported subtest passes", (t) => {
   t.regex(r.stdout, /^Summary: 4\/87 PASSED, 0 SKIPPED, 0 FAILED$/m);
 });
 
+test("DENYLIST.aarch64 is honest: --check-denylist finds every entry still failing for its written reason", (t) => {
+  const r = selftests(["--check-denylist"]);
+  t.is(r.status, 0, r.stdout + r.stderr);
+  const entries = readFileSync(join(PROJECT_ROOT, "DENYLIST.aarch64"), "utf8")
+    .split("\n")
+    .filter((l) => /^\w/.test(l))
+    .map((l) => l.split(/\s+/)[0]);
+  t.true(entries.length > 0);
+  for (const e of entries) t.regex(r.stdout, new RegExp(`^${e}\\s+still fails$`, "m"), e);
+});
+
 test("a trampoline that drops the 9th argument makes the many_args ports fail, naming the tag", (t) => {
   const r = selftests(["-t", "fentry_test,fexit_test"], { A64BPF_TEST_TRAMP_DROP_ARG: "8" });
   t.is(r.status, 1);

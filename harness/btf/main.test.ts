@@ -63,6 +63,9 @@ int t(struct __sk_buff *skb) { return skb->len > 10 && skb->protocol == 8; }
 });
 
 test("btf dump: raw format, an object file's BTF, a module's BTF, and errors", (t) => {
+  const help = run(["--help"]);
+  t.is(help.code, 0);
+  t.regex(help.out, /^usage: a64bpf btf dump /);
   const raw = run(["dump"]);
   t.is(raw.code, 0);
   t.regex(raw.out, /^\[1\] /);

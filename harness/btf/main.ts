@@ -65,8 +65,12 @@ export function runBtf(argv: readonly string[], io: BtfIo): number {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { format: { type: "string" } },
+    options: { format: { type: "string" }, help: { type: "boolean", short: "h" } },
   });
+  if (values.help) {
+    io.out(`${USAGE}\n`);
+    return 0;
+  }
   const [verb, ...rest] = positionals;
   if (verb !== "dump") {
     io.err(`${USAGE}\n`);

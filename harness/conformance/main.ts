@@ -20,6 +20,16 @@ import type { BpfCall } from "../../runtime/bpf/interp.js";
 import { CONFORMANCE_HELPERS } from "./helpers.js";
 import { decodeHex, parsePluginArgs, PluginUsageError } from "./protocol.js";
 
+const PLUGIN_USAGE = [
+  "usage: a64bpf conformance-plugin [MEMORY] [--interpret | --jit | --kernel] [--program HEX]",
+  "",
+  "A bpf_conformance plugin: reads the program as hex bytes from stdin (or --program),",
+  "runs it with r1 = a copy of MEMORY (hex) and r2 = its length, prints r0 in hex.",
+  "  --jit        the arm64 JIT on a one-CPU emulated machine (default)",
+  "  --kernel     the arm64 JIT on the full simulated kernel",
+  "  --interpret  the reference interpreter",
+].join("\n");
+
 /** Where the interpreter path maps the input memory and the stack (any unused addresses). */
 const MEM_BASE = 0x1_0000_0000n;
 const STACK_TOP = 0x2_0000_0000n;
@@ -90,6 +100,10 @@ async function runJitKernel(insns: readonly Insn[], memory: Uint8Array): Promise
 
 /** Entry point of `a64bpf conformance-plugin`; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${PLUGIN_USAGE}\n`);
+    return 0;
+  }
   try {
     const args = parsePluginArgs(argv);
     const bytes = decodeHex(args.program ?? (await readStdin()));

@@ -29,6 +29,10 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const io: FuzzIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+  if (name === "--help" || name === "-h" || name === "help") {
+    io.out(`${usage()}\n`);
+    return 0;
+  }
   const target = name === undefined ? undefined : TARGETS[name];
   if (!target) {
     io.err(`${name ? `a64bpf fuzz: unknown target: ${name}\n` : ""}${usage()}\n`);

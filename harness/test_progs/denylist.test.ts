@@ -2,7 +2,17 @@ import test from "ava";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PROJECT_ROOT } from "../../runtime/paths.js";
-import { checkDenylist, DEFAULT_DENYLIST, denylistCheckFailed, formatDenylistCheck, loadDenylist } from "./denylist.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import {
+  checkDenylist,
+  DEFAULT_DENYLIST,
+  denylistCheckFailed,
+  formatDenylistCheck,
+  loadDenylist,
+  loadDenylistReasons,
+  observedText,
+} from "./denylist.js";
 import { applyTestEvent, newTestState, type TestEvent, type TestState } from "./state.js";
 import { newFilterSet, parseTestListText } from "./test_list.js";
 
@@ -18,6 +28,78 @@ test("the default denylist is DENYLIST.aarch64 at the repository root, and it pa
   t.is(DEFAULT_DENYLIST, join(PROJECT_ROOT, "DENYLIST.aarch64"));
   const set = loadDenylist(DEFAULT_DENYLIST);
   for (const e of set.tests) t.regex(e.name, /^[\w*]+$/);
+  // Every entry of ours states the failure it expects, so --check-denylist can hold it to it.
+  const reasons = loadDenylistReasons(DEFAULT_DENYLIST);
+  for (const e of set.tests)
+    for (const sub of e.subtests) {
+      const entry = `${e.name}/${sub}`;
+      t.truthy(observedText(reasons.get(entry)), `${entry}: no \`observed\` text in its reason`);
+    }
+});
+
+test("reasons: parsed beside entries, the observed text is the first backquoted part", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "a64bpf-deny-"));
+  const path = join(dir, "DENY");
+  writeFileSync(path, "# header\n\nt/a   # `boom 1`: why\nt/b\nu  # plain prose\n");
+  const reasons = loadDenylistReasons(path);
+  t.deepEqual(
+    [...reasons],
+    [
+      ["t/a", "`boom 1`: why"],
+      ["u", "plain prose"],
+    ],
+  );
+  t.is(observedText(reasons.get("t/a")), "boom 1");
+  t.is(observedText(reasons.get("u")), undefined);
+  t.is(observedText(undefined), undefined);
+});
+
+test("--check-denylist: an entry that fails without its observed text FAILS DIFFERENTLY", (t) => {
+  const deny = newFilterSet();
+  parseTestListText("t/same\nt/other\nt/prose\nwhole\n", deny, { glob: true });
+  const reasons = new Map([
+    ["t/same", "`invalid func unknown#195896080`: poisoned"],
+    ["t/other", "`cannot use helper bpf_loop#181`: no helper"],
+    ["t/prose", "free text is not checked"],
+    ["whole", "`R6 invalid mem access`"],
+  ]);
+  const suite = [
+    { num: 1, name: "t" },
+    { num: 2, name: "whole" },
+  ];
+  const log = (text: string): TestEvent => ({ type: "log", text });
+  const results = [
+    {
+      test: suite[0],
+      state: fold([
+        start("same"),
+        log("2: (85) call unknown#195896080\ninvalid func unknown#195896080\n"),
+        { type: "fail" },
+        start("other"),
+        log("Unreleased reference id=1\n"),
+        { type: "fail" },
+        start("prose"),
+        { type: "fail" },
+      ]),
+    },
+    // A whole-test entry looks in the test's log and every subtest's.
+    { test: suite[1], state: fold([start("s"), log("R6 invalid mem access 'scalar'\n"), { type: "fail" }]) },
+  ];
+  const checks = checkDenylist(deny, { suite, results }, reasons);
+  t.deepEqual(checks, [
+    { entry: "t/same", status: "still fails" },
+    { entry: "t/other", status: "FAILS DIFFERENTLY", expected: "cannot use helper bpf_loop#181" },
+    { entry: "t/prose", status: "still fails" },
+    { entry: "whole", status: "still fails" },
+  ]);
+  t.true(denylistCheckFailed(checks));
+  t.is(
+    formatDenylistCheck("D", [checks[1]]),
+    "\nDenylist check (D):\n" +
+      `${"t/other".padEnd(48)} FAILS DIFFERENTLY: no failing log shows \`cannot use helper bpf_loop#181\`; fix the regression or the reason in D\n`,
+  );
+  // Without reasons nothing is held to a text.
+  t.is(checkDenylist(deny, { suite, results })[1].status, "still fails");
 });
 
 test("the fixture denylist parses by parse_test_list_file rules", (t) => {

@@ -16,7 +16,14 @@
 import { closeSync, existsSync, openSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_DENYLIST, checkDenylist, denylistCheckFailed, formatDenylistCheck, loadDenylist } from "./denylist.js";
+import {
+  DEFAULT_DENYLIST,
+  checkDenylist,
+  denylistCheckFailed,
+  formatDenylistCheck,
+  loadDenylist,
+  loadDenylistReasons,
+} from "./denylist.js";
 import { discoverTests, SetupError, type TestDef } from "./discover.js";
 import { buildJsonSummary, formatJsonSummary } from "./json_summary.js";
 import { formatJunit } from "./junit.js";
@@ -200,7 +207,7 @@ async function run(argv: readonly string[], io: SelftestsIo): Promise<number> {
     writeReport(junitFd, formatJunit(results));
     let denyFailed = false;
     if (opts.checkDenylist && denylist) {
-      const checks = checkDenylist(denylist, { suite, results });
+      const checks = checkDenylist(denylist, { suite, results }, loadDenylistReasons(denyPath));
       io.stdout(formatDenylistCheck(basename(denyPath), checks));
       denyFailed = denylistCheckFailed(checks);
     }

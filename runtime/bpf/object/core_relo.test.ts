@@ -14,15 +14,31 @@ struct __sk_buff___local {
 	__u32 missing_field;
 	__u32 mark;
 } __attribute__((preserve_access_index));
+/* sk inside an anonymous union, as __bpf_md_ptr() declares it, at another offset than the kernel's. */
+struct __sk_buff___anon {
+	__u32 len;
+	union {
+		struct bpf_sock *sk;
+		__u64 :64;
+	};
+} __attribute__((preserve_access_index));
+/* The same field seen without the union: the target's anonymous union is searched by name. */
+struct __sk_buff___flat {
+	struct bpf_sock *sk;
+} __attribute__((preserve_access_index));
 struct no_such_type___x { int a; } __attribute__((preserve_access_index));
 enum bpf_map_type___local { BPF_MAP_TYPE_HASH___local = 99, BPF_MAP_TYPE_ARRAY___local = 98 };
 
+int off_sk_anon, off_sk_flat, sz_sk_anon;
 int off_mark, off_protocol, exists_missing, exists_mark, sz_protocol, type_exists, type_missing;
 long enum_array, mark_seen;
 SEC("tc") int p(struct __sk_buff *ctx)
 {
 	struct __sk_buff___local *s = (void *)ctx;
 
+	off_sk_anon = bpf_core_field_offset(((struct __sk_buff___anon *)ctx)->sk);
+	sz_sk_anon = bpf_core_field_size(((struct __sk_buff___anon *)ctx)->sk);
+	off_sk_flat = bpf_core_field_offset(((struct __sk_buff___flat *)ctx)->sk);
 	off_mark = bpf_core_field_offset(s->mark);
 	off_protocol = bpf_core_field_offset(s->protocol);
 	exists_missing = bpf_core_field_exists(s->missing_field);
@@ -61,6 +77,9 @@ test("CO-RE against the kernel's BTF: field offsets, sizes, existence, types, en
     const bss = obj.bss!;
     t.is(bss.off_mark, 8, "struct __sk_buff: mark at 8 in the kernel (2 * 4 locally)");
     t.is(bss.off_protocol, 16);
+    t.is(bss.off_sk_anon, 168, "sk through the local anonymous union: the kernel's offset, not the local 8");
+    t.is(bss.sz_sk_anon, 8);
+    t.is(bss.off_sk_flat, 168, "sk found inside the kernel's anonymous union by name");
     t.is(bss.exists_missing, 0);
     t.is(bss.exists_mark, 1);
     t.is(bss.sz_protocol, 4);

@@ -151,7 +151,9 @@ function parseFieldSpec(btf: Btf, rootId: number, access: number[]): Spec {
       bitOffset += m.bitOffset;
       bitSize = m.bitfieldSize;
       id = m.type;
-      steps.push({ typeId: id, name: m.name, idx: a });
+      // As libbpf: an anonymous member is not an accessor of the high-level
+      // spec; matching finds the next named member through it by name.
+      if (m.name !== "") steps.push({ typeId: id, name: m.name, idx: a });
     } else if (t.kind === "array") {
       const elemSize = btf.sizeof(t.type);
       bitOffset += a * elemSize * 8;
