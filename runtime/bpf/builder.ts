@@ -16,7 +16,9 @@
  * positional arguments (an exception to the two-positional-parameter rule,
  * on purpose) and fill unused fields with 0.
  *
- * Checks: registers must be r0–r10 ("invalid register: r11"), off must fit
+ * Checks: registers must be r0–r10 ("invalid register: r11"), except that
+ * the base of BPF_LDX_MEM / BPF_STX_MEM / BPF_ST_MEM may be r12
+ * (BPF_REG_STACK_ARG_BASE, stack arguments: stack_arg.ts); off must fit
  * s16, imm must fit 32 bits (values up to 0xffffffff wrap to s32 as the C
  * assignment to `__s32 imm` does). BPF_RAW_INSN only checks field widths
  * (registers 0..15), for tests that build invalid instructions on purpose.
@@ -56,6 +58,7 @@ import {
   BPF_STX,
   BPF_TO_LE,
   BPF_X,
+  BPF_REG_STACK_ARG_BASE,
   MAX_BPF_REG,
 } from "./opcodes.js";
 
@@ -80,8 +83,25 @@ function imm32(imm: number): number {
   return imm | 0;
 }
 
+/** A load or store base: r0–r10, or r12 (BPF_REG_STACK_ARG_BASE, stack_arg.ts). */
+function baseReg(r: number): number {
+  return r === BPF_REG_STACK_ARG_BASE ? r : reg(r);
+}
+
 function make(code: number, dst: number, src: number, off: number, imm: number): Insn {
   return { code, dst: reg(dst), src: reg(src), off: off16(off), imm: imm32(imm) };
+}
+
+/** A load or store whose base (src of a load, dst of a store) may be r12. */
+function makeMem(
+  code: number,
+  regs: { dst: number; src: number; base: "dst" | "src" },
+  off: number,
+  imm: number,
+): Insn {
+  const dst = regs.base === "dst" ? baseReg(regs.dst) : reg(regs.dst);
+  const src = regs.base === "src" ? baseReg(regs.src) : reg(regs.src);
+  return { code, dst, src, off: off16(off), imm: imm32(imm) };
 }
 
 /** Concatenate instructions and instruction arrays (ld_imm64 pairs) into one program. */
@@ -239,9 +259,9 @@ export function BPF_LD_IND(size: number, src: number, imm: number): Insn {
 
 // ---- memory ----
 
-/** `dst = *(size *)(src + off)`, zero-extended. */
+/** `dst = *(size *)(src + off)`, zero-extended; src may be r12 (a stack argument). */
 export function BPF_LDX_MEM(size: number, dst: number, src: number, off: number): Insn {
-  return make(BPF_LDX | BPF_SIZE(size) | BPF_MEM, dst, src, off, 0);
+  return makeMem(BPF_LDX | BPF_SIZE(size) | BPF_MEM, { dst, src, base: "src" }, off, 0);
 }
 
 /** `dst = *(s<size> *)(src + off)`, sign-extended (cpu v4; B, H or W). */
@@ -249,14 +269,14 @@ export function BPF_LDX_MEMSX(size: number, dst: number, src: number, off: numbe
   return make(BPF_LDX | BPF_SIZE(size) | BPF_MEMSX, dst, src, off, 0);
 }
 
-/** `*(size *)(dst + off) = src`. */
+/** `*(size *)(dst + off) = src`; dst may be r12 (a stack argument). */
 export function BPF_STX_MEM(size: number, dst: number, src: number, off: number): Insn {
-  return make(BPF_STX | BPF_SIZE(size) | BPF_MEM, dst, src, off, 0);
+  return makeMem(BPF_STX | BPF_SIZE(size) | BPF_MEM, { dst, src, base: "dst" }, off, 0);
 }
 
-/** `*(size *)(dst + off) = imm`. */
+/** `*(size *)(dst + off) = imm`; dst may be r12 (a stack argument). */
 export function BPF_ST_MEM(size: number, dst: number, off: number, imm: number): Insn {
-  return make(BPF_ST | BPF_SIZE(size) | BPF_MEM, dst, 0, off, imm);
+  return makeMem(BPF_ST | BPF_SIZE(size) | BPF_MEM, { dst, src: 0, base: "dst" }, off, imm);
 }
 
 /** Atomic `op` (BPF_ADD, BPF_AND | BPF_FETCH, BPF_XCHG, BPF_CMPXCHG, ...) on `*(size *)(dst + off)` with src. */

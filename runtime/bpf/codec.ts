@@ -10,7 +10,8 @@
  * then the per-instruction reserved-field checks of do_check):
  *
  *   1. size        1..BPF_COMPLEXITY_LIMIT_INSNS slots (E2BIG beyond)
- *   2. each insn   known opcode, registers r0–r10, reserved fields zero,
+ *   2. each insn   known opcode, registers r0–r10 (r12 only as the base of a
+ *                  stack-argument load or store, stack_arg.ts), reserved fields zero,
  *                  END width 16/32/64, div/mod off 0|1, movsx off 8/16(/32),
  *                  atomic op known, ld_imm64 complete with a zero second slot
  *   3. subprogs    starts = {0} ∪ bpf-to-bpf call targets ∪ BPF_PSEUDO_FUNC targets
@@ -38,6 +39,7 @@ import {
   BPF_PSEUDO_MAP_FD,
   BPF_PSEUDO_MAP_IDX,
   BPF_PSEUDO_MAP_IDX_VALUE,
+  BPF_REG_STACK_ARG_BASE,
   MAX_BPF_REG,
   isAtomicOp,
   opInfo,
@@ -117,8 +119,14 @@ export interface ProgLayout {
 
 type Fail = (reason: string, errno?: number) => never;
 
-function checkReg(reg: number, fail: Fail): void {
-  if (reg >= MAX_BPF_REG) fail(`invalid register: r${reg}`);
+/**
+ * The one register check: r0–r10 anywhere; r12 (BPF_REG_STACK_ARG_BASE)
+ * only where `stackArgBase` says the operand is the base of a BPF_MEM load
+ * or store (stack_arg.ts); "invalid register: r%d" otherwise.
+ */
+function checkReg(reg: number, fail: Fail, stackArgBase = false): void {
+  if (reg < MAX_BPF_REG || (stackArgBase && reg === BPF_REG_STACK_ARG_BASE)) return;
+  fail(`invalid register: r${reg}`);
 }
 
 function zero(insn: Insn, fields: readonly ("dst" | "src" | "off" | "imm")[], fail: Fail): void {
@@ -191,13 +199,13 @@ function checkInsn(insns: readonly Insn[], i: number, fail: Fail): void {
       return checkReg(insn.src, fail);
     case "ldx":
       checkReg(insn.dst, fail);
-      checkReg(insn.src, fail);
+      checkReg(insn.src, fail, !info.signed);
       return zero(insn, ["imm"], fail);
     case "st":
-      checkReg(insn.dst, fail);
+      checkReg(insn.dst, fail, true);
       return zero(insn, ["src"], fail);
     case "stx":
-      checkReg(insn.dst, fail);
+      checkReg(insn.dst, fail, true);
       checkReg(insn.src, fail);
       return zero(insn, ["imm"], fail);
     case "atomic":

@@ -14,9 +14,25 @@
  *               │ ...              │  8 frames: INTERP_STACK_SIZE bytes below opts.stack
  *               └──────────────────┘
  *
- *   call pc+k   push {return pc, program, r6–r9, r10}; r10 -= 512; r1–r5 pass through
+ *   call pc+k   push {return pc, program, r6–r9, r10}; r10 -= 512; r1–r5 pass through;
+ *               the caller's outgoing stack arguments become the callee's incoming ones
  *   exit        frame 0: the run ends with r0; else pop: r6–r10 restored, r0 kept
  *   helper      r0 = opts.helper(id, {args: r1..r5, ...}); r1–r5 left as they were
+ *   kfunc       the same, with arguments 6.. in `stackArgs`
+ *
+ *   stack arguments (r12, stack_arg.ts): each frame has its own area of
+ *   8-byte slots, not in memory, as the verifier sees it
+ *
+ *     slot 0 .. in/8-1     incoming arguments 6.. (in = incoming_stack_arg_depth
+ *                          of the function, PreparedProg.incomingStackArgDepth)
+ *     slot in/8 ..         outgoing arguments 6.. of the next call (at most 7)
+ *
+ *   A load reads an incoming slot that holds a value; a store writes any slot.
+ *   At a bpf-to-bpf call the callee's incoming slots are copied from the
+ *   caller's outgoing ones ("stack arg#%d not properly initialized" when one
+ *   was never written); after every call (helper, kfunc, bpf-to-bpf) the
+ *   caller's outgoing slots are forgotten, as the verifier forgets them and
+ *   the arm64 JIT's x5–x7 do not survive a call.
  *   tail call   helper 12 with opts.tailCall: kernel order of checks, at most
  *               MAX_TAIL_CALL_CNT jumps per run; the target replaces the current
  *               frame's program, stack and registers unchanged
@@ -24,8 +40,9 @@
  * Programs are validated and flattened once (interp_prog.ts prepareProg);
  * the semantics of each operation live in interp_alu.ts.
  *
- * Registers are u64 `bigint`s (r0..r10, plus room for r11..r15 so the
- * stack-argument register r12 of bpf-next can be added). 32-bit operations use
+ * Registers are u64 `bigint`s (r0..r10; the register file has room for
+ * r11..r15, but r12 is never a value: its loads and stores go to the
+ * stack-argument area). 32-bit operations use
  * `number` arithmetic and zero-extend. Memory goes through {@link BpfMemory};
  * a failing access becomes an InsnError(EFAULT) naming the instruction.
  *
@@ -45,6 +62,7 @@ import type { PreparedProg } from "./interp_prog.js";
 import type { BpfMemory } from "./interp_mem.js";
 import * as O from "./opcodes.js";
 import type { AccessSize } from "./opcodes.js";
+import { MAX_STACK_ARGS, STACK_ARG_SLOT, stackArgSlot } from "./stack_arg.js";
 
 // Values used in the loop, copied into module constants (imported bindings are
 // getters under tsx, which costs half the interpreter's speed).
@@ -81,6 +99,9 @@ const K_ST = P.OP_ST;
 const K_STX = P.OP_STX;
 const K_ATOMIC = P.OP_ATOMIC;
 const K_LDPKT = P.OP_LDPKT;
+const K_SA_LDX = P.OP_SA_LDX;
+const K_SA_ST = P.OP_SA_ST;
+const K_SA_STX = P.OP_SA_STX;
 
 /** Bytes of stack the interpreter may use below `opts.stack` (8 frames of 512). */
 export const INTERP_STACK_SIZE = MAX_BPF_STACK * MAX_CALL_FRAMES;
@@ -104,6 +125,11 @@ export interface BpfCall {
   readonly mem: BpfMemory;
   /** The kfunc's BTF fd index (off of the call); 0 for helpers. */
   readonly off: number;
+  /**
+   * Arguments 6.. (the caller's outgoing stack-argument slots, up to the
+   * last one written; a slot not written reads as 0). Empty for most calls.
+   */
+  readonly stackArgs: readonly bigint[];
   /** End the whole run after this call returns, with r0 = its return value (bpf_conformance "unwind"). */
   requestExit(): void;
 }
@@ -143,6 +169,11 @@ export interface InterpOptions {
   tailCall?: TailCallFn;
   /** Resolves ld_imm64 with src_reg != 0. */
   pseudoLd?: PseudoLdFn;
+  /**
+   * incoming_stack_arg_depth of each function by its first slot, when `prog`
+   * is given as instructions (a PreparedProg carries its own).
+   */
+  incomingStackArgDepth?: ReadonlyMap<number, number>;
 }
 
 /** How a run ended. */
@@ -167,6 +198,20 @@ interface Frame {
   prog: PreparedProg;
   retPc: number;
   saved: bigint[]; // r6..r10
+  sa: StackArgArea;
+}
+
+/** A frame's stack-argument area (see the file header): slot values and the incoming depth. */
+interface StackArgArea {
+  slots: (bigint | undefined)[];
+  incoming: number;
+}
+
+/** Slots of an area: 7 incoming and 7 outgoing at most. */
+const SA_SLOTS = 2 * MAX_STACK_ARGS;
+
+function newArea(incoming: number): StackArgArea {
+  return { slots: new Array<bigint | undefined>(SA_SLOTS).fill(undefined), incoming };
 }
 
 /** Mutable state of a run, shared by the slow paths. */
@@ -175,6 +220,8 @@ interface Run {
   readonly regs: bigint[];
   readonly frames: Frame[];
   prog: PreparedProg;
+  /** The current frame's stack-argument area. */
+  sa: StackArgArea;
   tailCalls: number;
   exitRequested: boolean;
   readonly prepared: Map<readonly Insn[], PreparedProg>;
@@ -254,6 +301,7 @@ function makeCall(run: Run, pc: number): BpfCall & { exit: boolean } {
   const r = run.regs;
   const call = {
     args: [r[1], r[2], r[3], r[4], r[5]] as const,
+    stackArgs: outgoingArgs(run.sa),
     index: pc,
     frame: run.frames.length,
     fp: r[10],
@@ -296,6 +344,8 @@ function tailCall(run: Run, pc: number, lookup: TailCallFn): boolean {
   run.tailCalls++;
   if (target.kind === "empty") return false;
   run.prog = prepared(run, target.prog);
+  // The target is a main program: no incoming stack arguments.
+  run.sa = newArea(0);
   return true;
 }
 
@@ -318,6 +368,7 @@ function callOut(run: Run, pc: number): void {
   }
   if (typeof ret !== "bigint") fault(run, pc, `callback returned ${typeof ret}, not bigint`, EINVAL);
   run.regs[0] = BigInt.asUintN(64, ret);
+  forgetOutgoing(run.sa);
   if (call.exit) run.exitRequested = true;
 }
 
@@ -328,9 +379,59 @@ function callSubprog(run: Run, pc: number): number {
     fault(run, pc, `call stack too deep: ${frames.length + 2} frames (max ${MAX_CALL_FRAMES})`, E2BIG);
   }
   const r = run.regs;
-  frames.push({ prog: run.prog, retPc: pc + 1, saved: [r[6], r[7], r[8], r[9], r[10]] });
+  const target = pc + 1 + run.prog.imm[pc];
+  const callee = calleeArea(run, pc, target);
+  frames.push({ prog: run.prog, retPc: pc + 1, saved: [r[6], r[7], r[8], r[9], r[10]], sa: run.sa });
   r[10] = BigInt.asUintN(64, r[10] - BigInt(MAX_BPF_STACK));
-  return pc + 1 + run.prog.imm[pc];
+  run.sa = callee;
+  return target;
+}
+
+/** Arguments 6.. a call passes: the outgoing slots up to the last one written (unwritten ones read as 0). */
+function outgoingArgs(sa: StackArgArea): bigint[] {
+  const base = sa.incoming / STACK_ARG_SLOT;
+  let n = 0;
+  for (let i = 0; i < MAX_STACK_ARGS; i++) if (sa.slots[base + i] !== undefined) n = i + 1;
+  const out: bigint[] = [];
+  for (let i = 0; i < n; i++) out.push(sa.slots[base + i] ?? 0n);
+  return out;
+}
+
+/** After a call the caller's outgoing slots are gone. */
+function forgetOutgoing(sa: StackArgArea): void {
+  sa.slots.fill(undefined, sa.incoming / STACK_ARG_SLOT);
+}
+
+/** The callee's area: its incoming slots copied from the caller's outgoing ones. */
+function calleeArea(run: Run, pc: number, target: number): StackArgArea {
+  const incoming = run.prog.incomingStackArgDepth.get(target) ?? 0;
+  const area = newArea(incoming);
+  const base = run.sa.incoming / STACK_ARG_SLOT;
+  for (let j = 0; j < incoming / STACK_ARG_SLOT; j++) {
+    const v = run.sa.slots[base + j];
+    if (v === undefined) fault(run, pc, `stack arg#${j + 6} not properly initialized`);
+    area.slots[j] = v;
+  }
+  forgetOutgoing(run.sa);
+  return area;
+}
+
+/** An r12 load or store at `pc` (OP_SA_*): the slot it names, or a fault. */
+function stackArgIndex(run: Run, pc: number, write: boolean): number {
+  const p = run.prog;
+  const off = p.off[pc];
+  const size = p.op[pc];
+  const what = write ? "write" : "read";
+  if (size !== 8) fault(run, pc, `stack arg ${what} must be 8 bytes, got ${size}`, EINVAL);
+  const slot = stackArgSlot(off, run.sa.incoming);
+  if (!write && (slot.kind !== "incoming" || run.sa.slots[slot.index] === undefined)) {
+    fault(run, pc, `invalid read from stack arg off ${off} depth ${run.sa.incoming}`);
+  }
+  if (slot.kind === "invalid") {
+    const reason = slot.reason === "beyond" ? `exceeds max ${MAX_STACK_ARGS} stack args` : "is misaligned";
+    fault(run, pc, `stack arg write offset ${off} ${reason}`, EINVAL);
+  }
+  return slot.kind === "incoming" ? slot.index : run.sa.incoming / STACK_ARG_SLOT + slot.index;
 }
 
 /** Interpret `prog` to its main exit. Throws InsnError on faults, BudgetExceededError past the budget. */
@@ -343,11 +444,14 @@ export function bpfInterp(prog: readonly Insn[] | PreparedProg, opts: InterpOpti
     regs,
     frames: [],
     prog: undefined!,
+    sa: newArea(0),
     tailCalls: 0,
     exitRequested: false,
     prepared: new Map(),
   };
-  run.prog = prepared(run, prog);
+  run.prog = Array.isArray(prog)
+    ? P.prepareProg(prog as readonly Insn[], { incomingStackArgDepth: opts.incomingStackArgDepth })
+    : (prog as PreparedProg);
   const budget = opts.budget ?? DEFAULT_INSN_BUDGET;
   const count = execute(run, budget);
   return { r0: regs[0], regs: regs.slice(0, 11), insnCount: count, tailCalls: run.tailCalls };
@@ -426,6 +530,18 @@ function execute(run: Run, budget: number): number {
         atomic(run, pc);
         pc++;
         break;
+      case K_SA_LDX:
+        r[d] = run.sa.slots[stackArgIndex(run, pc, false)]!;
+        pc++;
+        break;
+      case K_SA_ST:
+        run.sa.slots[stackArgIndex(run, pc, true)] = p.immU64[pc];
+        pc++;
+        break;
+      case K_SA_STX:
+        run.sa.slots[stackArgIndex(run, pc, true)] = r[p.src[pc]];
+        pc++;
+        break;
       case K_LDIMM64:
         if (p.src[pc] === 0) {
           r[d] = p.ldImm[pc];
@@ -465,6 +581,7 @@ function execute(run: Run, budget: number): number {
         const frame = run.frames.pop();
         if (!frame) return count;
         for (let i = 0; i < 5; i++) r[6 + i] = frame.saved[i];
+        run.sa = frame.sa;
         run.prog = p = frame.prog;
         pc = frame.retPc;
         break;

@@ -11,11 +11,16 @@
  *            x[i]     1 for a register source
  *            dst/src/off/imm, immU64 (imm sign-extended, as u64), offBig,
  *            ldImm (the 64-bit constant of a src=0 ld_imm64), order (END)
+ *
+ * Loads and stores through r12 (stack arguments, stack_arg.ts) get their own
+ * tags (OP_SA_*): they address the current frame's stack-argument area, not
+ * memory.
  */
 import { validateInsns, type ProgLayout } from "./codec.js";
 import type { Insn } from "./insn.js";
 import { InsnError } from "./insn_error.js";
 import * as O from "./opcodes.js";
+import { stackArgAccess } from "./stack_arg.js";
 
 // Per-slot operation tags of a prepared program.
 /** ALU64 operation. */
@@ -50,6 +55,21 @@ export const OP_ATOMIC = 14;
 export const OP_LDPKT = 15;
 /** Second slot of ld_imm64 (never executed). */
 export const OP_SECOND = 16;
+/** Load of a stack argument (`dst = *(u64 *)(r12 off)`, stack_arg.ts). */
+export const OP_SA_LDX = 17;
+/** Store of an immediate into a stack argument. */
+export const OP_SA_ST = 18;
+/** Store of a register into a stack argument. */
+export const OP_SA_STX = 19;
+
+/** Options of {@link prepareProg}. */
+export interface PrepareOptions {
+  /**
+   * incoming_stack_arg_depth of each function, by its first slot (the
+   * verifier's SubprogInfo); functions not listed take no stack arguments.
+   */
+  readonly incomingStackArgDepth?: ReadonlyMap<number, number>;
+}
 
 /**
  * A validated program decoded into flat arrays for the interpreter loop.
@@ -76,10 +96,15 @@ export interface PreparedProg {
   readonly ldImm: readonly bigint[];
   /** END order per slot: 0 le, 1 be, 2 swap. */
   readonly order: Uint8Array;
+  /** incoming_stack_arg_depth by function start (see PrepareOptions). */
+  readonly incomingStackArgDepth: ReadonlyMap<number, number>;
 }
 
-/** Validate `insns` (validateInsns) and decode them for the interpreter. */
-export function prepareProg(insns: readonly Insn[]): PreparedProg {
+/**
+ * Validate `insns` (validateInsns) and decode them for the interpreter;
+ * `opts` gives the functions' stack-argument depths.
+ */
+export function prepareProg(insns: readonly Insn[], opts: PrepareOptions = {}): PreparedProg {
   const layout = validateInsns(insns);
   const n = insns.length;
   const p = {
@@ -96,6 +121,7 @@ export function prepareProg(insns: readonly Insn[]): PreparedProg {
     offBig: new Array<bigint>(n),
     ldImm: new Array<bigint>(n).fill(0n),
     order: new Uint8Array(n),
+    incomingStackArgDepth: opts.incomingStackArgDepth ?? new Map<number, number>(),
   };
   for (let i = 0; i < n; i++) {
     const insn = insns[i];
@@ -141,15 +167,15 @@ export function prepareProg(insns: readonly Insn[]): PreparedProg {
         p.offBig[i] = 0n;
         break;
       case "ldx":
-        p.kind[i] = info.signed ? OP_LDXSX : OP_LDX;
+        p.kind[i] = stackArgAccess(insn) ? OP_SA_LDX : info.signed ? OP_LDXSX : OP_LDX;
         p.op[i] = info.size;
         break;
       case "st":
-        p.kind[i] = OP_ST;
+        p.kind[i] = stackArgAccess(insn) ? OP_SA_ST : OP_ST;
         p.op[i] = info.size;
         break;
       case "stx":
-        p.kind[i] = OP_STX;
+        p.kind[i] = stackArgAccess(insn) ? OP_SA_STX : OP_STX;
         p.op[i] = info.size;
         break;
       case "atomic":

@@ -200,6 +200,17 @@ export const BPF_REG_10 = 10;
 export const BPF_REG_FP = BPF_REG_10;
 /** Registers a program may name (r0–r10). */
 export const MAX_BPF_REG = 11;
+/**
+ * The stack-argument base register r12 of the 2026 bpf-next series (v1,
+ * "bpf: Introduce bpf register BPF_REG_STACK_ARG_BASE"): only the base of an
+ * 8-byte load or store of arguments 6..12 (see stack_arg.ts). r11 stays the
+ * kernel-internal BPF_REG_AX.
+ */
+export const BPF_REG_STACK_ARG_BASE = 12;
+/** Arguments of a BPF function or kfunc passed in registers (r1–r5). */
+export const MAX_BPF_FUNC_REG_ARGS = 5;
+/** Arguments of a BPF function or kfunc, stack arguments included (include/linux/bpf.h). */
+export const MAX_BPF_FUNC_ARGS = 12;
 
 // ---- limits ----
 /** Stack of one BPF frame, in bytes (include/linux/filter.h MAX_BPF_STACK). */
