@@ -62,7 +62,7 @@ import type { PreparedProg } from "./interp_prog.js";
 import type { BpfMemory } from "./interp_mem.js";
 import * as O from "./opcodes.js";
 import type { AccessSize } from "./opcodes.js";
-import { MAX_STACK_ARGS, STACK_ARG_SLOT, stackArgSlot } from "./stack_arg.js";
+import { MAX_STACK_ARGS, STACK_ARG_SLOT, stackArgSlot, stackArgWriteOffError } from "./stack_arg.js";
 
 // Values used in the loop, copied into module constants (imported bindings are
 // getters under tsx, which costs half the interpreter's speed).
@@ -427,10 +427,7 @@ function stackArgIndex(run: Run, pc: number, write: boolean): number {
   if (!write && (slot.kind !== "incoming" || run.sa.slots[slot.index] === undefined)) {
     fault(run, pc, `invalid read from stack arg off ${off} depth ${run.sa.incoming}`);
   }
-  if (slot.kind === "invalid") {
-    const reason = slot.reason === "beyond" ? `exceeds max ${MAX_STACK_ARGS} stack args` : "is misaligned";
-    fault(run, pc, `stack arg write offset ${off} ${reason}`, EINVAL);
-  }
+  if (slot.kind === "invalid") fault(run, pc, stackArgWriteOffError(off, slot.reason), EINVAL);
   return slot.kind === "incoming" ? slot.index : run.sa.incoming / STACK_ARG_SLOT + slot.index;
 }
 

@@ -77,12 +77,16 @@ export type StackArgSlot =
   | { readonly kind: "incoming"; readonly arg: number; readonly index: number }
   /** An argument of the next call: `arg` is 6..12, `index` 0-based. */
   | { readonly kind: "outgoing"; readonly arg: number; readonly index: number }
-  /** Not a slot: positive, zero or misaligned, or past the 7 outgoing arguments. */
-  | { readonly kind: "invalid"; readonly reason: "misaligned" | "beyond" };
+  /** Not a slot: at or above r12, not a multiple of 8, or past the 7 outgoing arguments. */
+  | { readonly kind: "invalid"; readonly reason: StackArgOffError };
+
+/** Why an r12 offset names no slot. */
+export type StackArgOffError = "above" | "misaligned" | "beyond";
 
 /** Classify r12 offset `off` of a function with `incoming` bytes of incoming stack arguments. */
 export function stackArgSlot(off: number, incoming: number): StackArgSlot {
-  if (off >= 0 || off % STACK_ARG_SLOT !== 0) return { kind: "invalid", reason: "misaligned" };
+  if (off >= 0) return { kind: "invalid", reason: "above" };
+  if (off % STACK_ARG_SLOT !== 0) return { kind: "invalid", reason: "misaligned" };
   const depth = -off;
   if (depth <= incoming) {
     const index = depth / STACK_ARG_SLOT - 1;
@@ -111,4 +115,19 @@ export function stackArgAccess(insn: Insn): StackArgAccess {
     return { write: true, size: info.size, off: insn.off };
   }
   return undefined;
+}
+
+/**
+ * The message for a store to an r12 offset that names no slot:
+ * "stack arg write offset %d exceeds max 7 stack args" (the series' words for
+ * a slot past argument 12), "... is misaligned", "... is not below r12".
+ */
+export function stackArgWriteOffError(off: number, reason: StackArgOffError): string {
+  const why =
+    reason === "beyond"
+      ? `exceeds max ${MAX_STACK_ARGS} stack args`
+      : reason === "misaligned"
+        ? "is misaligned"
+        : "is not below r12";
+  return `stack arg write offset ${off} ${why}`;
 }

@@ -80,10 +80,15 @@ function weighted(a: readonly bigint[], bias: bigint): bigint {
   return u64(a.reduce((s, v, i) => s + (BigInt(i) + 1n + bias) * v, 0n));
 }
 
-/** Place functions one after the other and resolve `call <name>` placeholders. */
-function link(
-  parts: readonly { name: string; nargs: number; code: (Insn | { call: string })[] }[],
-): Pick<StackArgProg, "insns" | "funcs"> {
+/** One function for {@link linkFuncs}: its code, where `{ call: name }` is a bpf-to-bpf call to `name`. */
+export interface FuncSource {
+  readonly name: string;
+  readonly nargs: number;
+  readonly code: readonly (Insn | { readonly call: string })[];
+}
+
+/** Place functions one after the other (the first is main) and resolve `call <name>` placeholders. */
+export function linkFuncs(parts: readonly FuncSource[]): Pick<StackArgProg, "insns" | "funcs"> {
   const funcs: { start: number; name: string; nargs: number }[] = [];
   let at = 0;
   for (const p of parts) {
@@ -142,7 +147,7 @@ export function chainProg(): StackArgProg {
     EXIT,
   ];
   const baz = [...weightedRegs(0), ...weightedStackArgs(9, 0), EXIT];
-  const linked = link([
+  const linked = linkFuncs([
     { name: "main", nargs: 1, code: main },
     { name: "foo", nargs: 7, code: foo },
     { name: "bar", nargs: 8, code: bar },
@@ -174,7 +179,7 @@ export function twoCallsProg(): StackArgProg {
   ];
   const f6 = [...weightedRegs(0), ...weightedStackArgs(6, 0), EXIT];
   const f8 = [...weightedRegs(10), ...weightedStackArgs(8, 10), EXIT];
-  const linked = link([
+  const linked = linkFuncs([
     { name: "main", nargs: 1, code: main },
     { name: "f6", nargs: 6, code: f6 },
     { name: "f8", nargs: 8, code: f8 },

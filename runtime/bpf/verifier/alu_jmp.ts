@@ -182,6 +182,7 @@ export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean)
   for (const f of state.frames) {
     f.regs = f.regs.map(fix);
     for (const [k, s] of f.stack) if (s.kind === "spill") f.stack.set(k, { kind: "spill", reg: fix(s.reg) });
+    for (const [k, r] of f.stackArgs) f.stackArgs.set(k, fix(r));
   }
 }
 

@@ -6,11 +6,13 @@
  *   helper     the prototype (helpers/protos.ts) for the program type;
  *              each argument checked against its kind; R1-R5 clobbered;
  *              R0 from the return type (map_value_or_null gets a fresh id)
- *   kfunc      BTF prototype of the kernel function: at most 5 arguments,
- *              scalars where the BTF says scalar; bpf_throw ends the path
- *              (its own rules: exceptions.ts)
- *   bpf2bpf    static: a new frame (at most MAX_CALL_FRAMES), R1-R5 passed;
+ *   kfunc      BTF prototype of the kernel function: R1-R5 and, past the
+ *              fifth, stack arguments (stack_args.ts), scalars where the
+ *              BTF says scalar; bpf_throw ends the path (exceptions.ts)
+ *   bpf2bpf    static: a new frame (at most MAX_CALL_FRAMES), R1-R5 passed,
+ *              the outgoing stack arguments become the callee's incoming ones;
  *              global: arguments checked against the callee's BTF, assumed valid
+ *   any call   forgets the caller's outgoing stack arguments
  *   exit       R0 readable; in a callee: back to the caller with R0;
  *              in the main program and the exception callback: the return
  *              value range of the program type; in a global function
@@ -21,12 +23,13 @@ import type { Btf } from "../btf/btf.js";
 import { funcIdName, __BPF_FUNC_MAX_ID, BPF_FUNC_get_func_ip, BPF_FUNC_tail_call } from "../func_ids.js";
 import { helperProto, type HelperArg } from "../helpers/protos.js";
 import type { Insn } from "../insn.js";
-import { MAX_CALL_FRAMES } from "../opcodes.js";
+import { MAX_BPF_FUNC_REG_ARGS, MAX_CALL_FRAMES } from "../opcodes.js";
 import { BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, BPF_TRACE_FEXIT } from "../object/uapi.js";
 import { checkSrc, clobberCallerSaved, newId, regs, reject, setReg, type Checker } from "./checker.js";
 import { btfIdPointer } from "./ctx_access.js";
 import { checkBpfThrow } from "./exceptions.js";
 import { checkStackBounds, stackFrame, stackRead, stackWrite } from "./mem.js";
+import { checkKfuncStackArgs, forgetOutgoingStackArgs, transferStackArgs } from "./stack_args.js";
 import { NOT_INIT, pointer, regTypeStr, UNKNOWN_SCALAR, type RegState, type VerifierMap } from "./reg_state.js";
 import { curFrame, newFuncState } from "./state.js";
 
@@ -165,6 +168,7 @@ export function checkHelperCall(c: Checker, insn: Insn): void {
   if (meta.map) c.usedMaps.add(meta.map.fd);
   if (id === BPF_FUNC_get_func_ip) c.callGetFuncIp = true;
   clobberCallerSaved(c);
+  forgetOutgoingStackArgs(c);
   switch (proto.ret) {
     case "integer":
       setReg(c, 0, UNKNOWN_SCALAR);
@@ -183,9 +187,6 @@ function isScalarBtf(btf: Btf, id: number): boolean {
   return t.kind === "int" || t.kind === "enum" || t.kind === "enum64" || t.kind === "float";
 }
 
-/** MAX_BPF_FUNC_REG_ARGS. */
-const MAX_BPF_FUNC_REG_ARGS = 5;
-
 /** check_kfunc_call(). Returns true when the call does not return (bpf_throw). */
 export function checkKfuncCall(c: Checker, insn: Insn): boolean {
   const k = c.input.kfunc?.(insn.imm, insn.off);
@@ -193,10 +194,9 @@ export function checkKfuncCall(c: Checker, insn: Insn): boolean {
   if (!k.allowed) reject(c, `calling kernel function ${k.name} is not allowed`, EACCES);
   c.aux[c.insnIdx].kfunc = k;
   const params = k.proto.params;
-  if (params.length > MAX_BPF_FUNC_REG_ARGS) {
-    reject(c, `Function ${k.name} has ${params.length} > ${MAX_BPF_FUNC_REG_ARGS} args`, EINVAL);
-  }
-  params.forEach((p, i) => {
+  // Arguments 6..12 come from the outgoing stack-argument slots (stack_args.ts).
+  checkKfuncStackArgs(c, { name: k.name, btf: k.btf, params });
+  params.slice(0, MAX_BPF_FUNC_REG_ARGS).forEach((p, i) => {
     const regno = i + 1;
     const r = checkSrc(c, regno);
     if (isScalarBtf(k.btf, p.type) && r.type !== "scalar") reject(c, `R${regno} is not a scalar`, EINVAL);
@@ -208,6 +208,7 @@ export function checkKfuncCall(c: Checker, insn: Insn): boolean {
   const isThrow = k.name === "bpf_throw";
   if (isThrow) checkBpfThrow(c, programRetRange(c));
   clobberCallerSaved(c);
+  forgetOutgoingStackArgs(c);
   const ret = k.btf.resolved(k.proto.returnType);
   if (ret.kind === "void") setReg(c, 0, NOT_INIT);
   else if (ret.kind === "ptr") {
@@ -253,6 +254,7 @@ export function checkFuncCall(c: Checker, insn: Insn): number {
     checkGlobalCallArgs(c, target);
     c.log.line(`Func#${c.subprogs.indexOf(sp)} ('${sp.name}') is global and assumed valid.`);
     clobberCallerSaved(c);
+    forgetOutgoingStackArgs(c);
     setReg(c, 0, UNKNOWN_SCALAR);
     return c.insnIdx + 1;
   }
@@ -263,7 +265,9 @@ export function checkFuncCall(c: Checker, insn: Insn): number {
   const callee = newFuncState(c.cur.frames.length, c.insnIdx, target);
   for (let r = 1; r <= 5; r++) callee.regs[r] = caller.regs[r];
   callee.regs[10] = pointer("fp", { frameno: callee.frameno });
+  callee.stackArgs = transferStackArgs(c, sp);
   clobberCallerSaved(c);
+  forgetOutgoingStackArgs(c);
   c.cur.frames.push(callee);
   return target;
 }

@@ -40,10 +40,12 @@ import {
   opInfo,
 } from "../opcodes.js";
 import { BPF_PROG_TYPE_SCHED_ACT, BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SOCKET_FILTER } from "../object/uapi.js";
+import { stackArgAccess } from "../stack_arg.js";
 import { checkAlu, checkCondJmp, checkEndian, refineBranch } from "./alu_jmp.js";
 import { checkExit, checkFuncCall, checkHelperCall, checkKfuncCall } from "./calls.js";
 import { checkDst, checkSrc, regs, reject, setReg, type Checker } from "./checker.js";
 import { checkMemAccess } from "./mem.js";
+import { checkStackArgRead, checkStackArgWrite } from "./stack_args.js";
 import { constScalar, formatReg, NOT_INIT, pointer, UNKNOWN_SCALAR, type RegState } from "./reg_state.js";
 import { cloneState, curFrame, statesEqual, updateBranchCounts, type SavedState, type VerifierState } from "./state.js";
 
@@ -215,6 +217,12 @@ function step(c: Checker, pending: Pending[]): number | undefined {
       return i + 1;
     case "ldx": {
       if (insn.imm !== 0) reject(c, "BPF_LDX uses reserved fields", EINVAL);
+      const sa = stackArgAccess(insn);
+      if (sa) {
+        checkDst(c, insn.dst);
+        setReg(c, insn.dst, checkStackArgRead(c, sa));
+        return i + 1;
+      }
       checkSrc(c, insn.src);
       checkDst(c, insn.dst);
       let v = checkMemAccess(c, { regno: insn.src, insnOff: insn.off, size: info.size, write: false });
@@ -228,8 +236,13 @@ function step(c: Checker, pending: Pending[]): number | undefined {
       setReg(c, insn.dst, v);
       return i + 1;
     }
-    case "st":
+    case "st": {
       if (insn.src !== 0) reject(c, "BPF_ST uses reserved fields", EINVAL);
+      const sa = stackArgAccess(insn);
+      if (sa) {
+        checkStackArgWrite(c, sa, { imm: insn.imm });
+        return i + 1;
+      }
       checkSrc(c, insn.dst);
       checkMemAccess(c, {
         regno: insn.dst,
@@ -239,8 +252,13 @@ function step(c: Checker, pending: Pending[]): number | undefined {
         value: { imm: BigInt(insn.imm) },
       });
       return i + 1;
+    }
     case "stx":
       if (insn.imm !== 0) reject(c, "BPF_STX uses reserved fields", EINVAL);
+      if (stackArgAccess(insn)) {
+        checkStackArgWrite(c, stackArgAccess(insn)!, { reg: checkSrc(c, insn.src) });
+        return i + 1;
+      }
       {
         const v = checkSrc(c, insn.src);
         checkSrc(c, insn.dst);

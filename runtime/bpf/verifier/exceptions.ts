@@ -165,5 +165,13 @@ export function addDefaultExceptionCb(p: HiddenSubprogTarget): SubprogInfo {
     p.aux.push({ seen: true });
   }
   p.subprogStarts.push(start);
-  return { start, stackDepth: 0, name: "", global: false, isExceptionCb: true };
+  return {
+    start,
+    stackDepth: 0,
+    name: "",
+    global: false,
+    isExceptionCb: true,
+    incomingStackArgDepth: 0,
+    stackArgDepth: 0,
+  };
 }

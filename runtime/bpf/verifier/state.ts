@@ -11,6 +11,8 @@
  *        │     misc        written, unknown bytes (STACK_MISC)
  *        │     zero        known zero bytes (STACK_ZERO)
  *        │     (absent)    never written (STACK_INVALID)
+ *        ├─ stackArgs: slot k = r12-8(k+1), a register state (stack_args.ts):
+ *        │     incoming arguments first, then the outgoing ones; absent = not written
  *        └─ callsite          the call instruction (for the return)
  *
  * Pruning bookkeeping follows the kernel's branch counting: a saved state
@@ -30,6 +32,8 @@ export interface FuncState {
   regs: RegState[];
   /** Slot index → slot. */
   stack: Map<number, StackSlot>;
+  /** Stack-argument slot index (r12-8(k+1)) → the value stored there. */
+  stackArgs: Map<number, RegState>;
   /** The call instruction in the caller (-1 for the main frame). */
   readonly callsite: number;
   /** First instruction of the function. */
@@ -58,6 +62,7 @@ export function newFuncState(frameno: number, callsite: number, subprogStart: nu
   return {
     regs: Array.from({ length: MAX_BPF_REG }, () => NOT_INIT),
     stack: new Map(),
+    stackArgs: new Map(),
     callsite,
     subprogStart,
     frameno,
@@ -65,7 +70,7 @@ export function newFuncState(frameno: number, callsite: number, subprogStart: nu
 }
 
 function cloneFunc(f: FuncState): FuncState {
-  return { ...f, regs: f.regs.slice(), stack: new Map(f.stack) };
+  return { ...f, regs: f.regs.slice(), stack: new Map(f.stack), stackArgs: new Map(f.stackArgs) };
 }
 
 /** copy_verifier_state(). */
@@ -108,6 +113,21 @@ export function statesEqual(old: VerifierState, cur: VerifierState, exact = fals
     for (const k of slots) {
       if (exact ? !slotEqual(a.stack.get(k), b.stack.get(k)) : !slotSafe(a.stack.get(k), b.stack.get(k))) return false;
     }
+    if (!stackArgsSafe(a.stackArgs, b.stackArgs, exact)) return false;
+  }
+  return true;
+}
+
+/**
+ * Stack-argument slots: a slot the old state never had covers anything (its
+ * path read nothing there unwritten); one it had must be in the current
+ * state and cover it (regsafe).
+ */
+function stackArgsSafe(old: Map<number, RegState>, cur: Map<number, RegState>, exact: boolean): boolean {
+  if (exact && old.size !== cur.size) return false;
+  for (const [k, o] of old) {
+    const c = cur.get(k);
+    if (c === undefined || (exact ? !regEqual(o, c) : !regSafe(o, c))) return false;
   }
   return true;
 }

@@ -40,6 +40,7 @@ import {
 import { convertCtxAccesses, doMiscFixups, type Patchable } from "./fixups.js";
 import { BPF_LOG_LEVEL1, VerifierError, VerifierLog } from "./log.js";
 import { pointer, UNKNOWN_SCALAR } from "./reg_state.js";
+import { initSubprogStackArgs } from "./stack_args.js";
 import { newFuncState, type VerifierState } from "./state.js";
 
 function subprogInfos(input: VerifierInput, starts: readonly number[]): SubprogInfo[] {
@@ -51,6 +52,8 @@ function subprogInfos(input: VerifierInput, starts: readonly number[]): SubprogI
       name: f?.name ?? (i === 0 ? input.progName : `F${i}`),
       global: i > 0 && (f?.global ?? false),
       isExceptionCb: false,
+      incomingStackArgDepth: 0,
+      stackArgDepth: 0,
     };
   });
 }
@@ -156,6 +159,7 @@ export function bpfCheck(input: VerifierInput): VerifierResult {
     const starts = checkSubprogs(insns, second, cb === undefined ? [] : [cb]);
     const subprogs = subprogInfos(input, starts);
     if (cb !== undefined) subprogs.find((s) => s.start === cb)!.isExceptionCb = true;
+    initSubprogStackArgs(input, subprogs);
     checkCfg(insns, second, cb === undefined ? [0] : [0, cb]);
     const progType =
       input.progType === BPF_PROG_TYPE_EXT ? (input.extTargetProgType ?? input.progType) : input.progType;
