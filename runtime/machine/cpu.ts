@@ -236,10 +236,7 @@ export class Cpu {
    * a function without a frame record of its own (a hypercall stub): its
    * caller is then only known from lr, which becomes the second frame.
    */
-  buildFault(
-    kind: FaultKind,
-    extra: { address?: bigint; size?: number; detail?: string; leaf?: boolean } = {},
-  ): Fault {
+  buildFault(kind: FaultKind, extra: { address?: bigint; size?: number; detail?: string; leaf?: boolean } = {}): Fault {
     this.#ctxBatch.read(this.uc);
     const v = this.#ctxBatch.values;
     const pc = v[CTX_PC];

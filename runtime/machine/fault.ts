@@ -48,22 +48,59 @@ export interface Fault {
   backtrace: Frame[];
 }
 
-const KIND_TEXT: Record<FaultKind, string> = {
-  fetch_unmapped: "Unable to handle kernel execute from unmapped memory",
-  read_unmapped: "Unable to handle kernel paging request (read)",
-  write_unmapped: "Unable to handle kernel paging request (write)",
-  fetch_prot: "Unable to handle kernel execute from non-executable memory",
-  read_prot: "Unable to handle kernel read from unreadable memory",
-  write_prot: "Unable to handle kernel write to read-only memory",
-  unaligned: "Unaligned access",
-  undefined_instruction: "Internal error: Oops - Undefined instruction",
-  break_fault: "Internal error: Oops - BRK (AARCH64_BREAK_FAULT)",
-  brk: "Internal error: Oops - BRK",
-  unknown_hypercall: "Internal error: unknown hypercall",
-  exception: "Internal error: unexpected exception",
-  bug: "kernel BUG",
-  abi: "Internal error: AAPCS64 callee-saved state not preserved",
-};
+/**
+ * The first line of an oops, as arm64's __do_kernel_fault() and die() word
+ * it: a permission fault names the access, an unmapped access is a "NULL
+ * pointer dereference" below PAGE_SIZE and a "paging request" above.
+ */
+function headline(f: Fault): string {
+  switch (f.kind) {
+    case "fetch_prot":
+      return "Unable to handle kernel execute from non-executable memory";
+    case "read_prot":
+      return "Unable to handle kernel read from unreadable memory";
+    case "write_prot":
+      return "Unable to handle kernel write to read-only memory";
+    case "fetch_unmapped":
+    case "read_unmapped":
+    case "write_unmapped":
+      return f.address !== undefined && f.address < NULL_PAGE_END
+        ? "Unable to handle kernel NULL pointer dereference"
+        : "Unable to handle kernel paging request";
+    case "unaligned":
+      return "Unable to handle kernel unaligned access";
+    case "undefined_instruction":
+      return "Internal error: Oops - Undefined instruction";
+    case "break_fault":
+      return "Internal error: Oops - BRK (AARCH64_BREAK_FAULT)";
+    case "brk":
+      return "Internal error: Oops - BRK";
+    case "unknown_hypercall":
+      return "Internal error: unknown hypercall";
+    case "exception":
+      return "Internal error: unexpected exception";
+    case "bug":
+      return "kernel BUG";
+    case "abi":
+      return "Internal error: AAPCS64 callee-saved state not preserved";
+  }
+}
+
+/** The exception class of a memory fault and, for data aborts, its direction (ESR_ELx fields). */
+function memAbortInfo(f: Fault): string[] {
+  const m = /^(fetch|read|write)_(unmapped|prot)$/.exec(f.kind);
+  if (!m) return [];
+  if (m[1] === "fetch") return ["Mem abort info:", "  EC = 0x21: IABT (current EL), IL = 32 bits"];
+  return [
+    "Mem abort info:",
+    "  EC = 0x25: DABT (current EL), IL = 32 bits",
+    "Data abort info:",
+    `  WnR = ${m[1] === "write" ? 1 : 0}`,
+  ];
+}
+
+/** Addresses below this are NULL-pointer dereferences (PAGE_SIZE). */
+const NULL_PAGE_END = 0x1000n;
 
 function hex(v: bigint): string {
   return v.toString(16).padStart(16, "0");
@@ -73,7 +110,8 @@ function hex(v: bigint): string {
 export function formatFault(f: Fault, symbolize?: Symbolizer): string {
   const lines: string[] = [];
   const at = f.address !== undefined ? ` at virtual address ${hex(f.address)}` : "";
-  lines.push(`${KIND_TEXT[f.kind]}${at}${f.detail ? `: ${f.detail}` : ""}`);
+  lines.push(`${headline(f)}${at}${f.detail ? `: ${f.detail}` : ""}`);
+  lines.push(...memAbortInfo(f));
   lines.push(`CPU: ${f.cpu}${f.task ? ` PID: ${f.task.pid} Comm: ${f.task.comm}` : ""}`);
   const sym = (a: bigint): string => symbolize?.(a) ?? `0x${a.toString(16)}`;
   lines.push(`pc : ${sym(f.pc)}`);

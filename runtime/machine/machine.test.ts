@@ -6,7 +6,7 @@ import { MachineError } from "../errors.js";
 import { CTX_PC, CTX_SP } from "./cpu.js";
 import { Machine } from "./machine.js";
 import { PAGE_SIZE, PROT_NONE, PROT_RW, PROT_RWX } from "./memory.js";
-import { HookError } from "./unicorn.js";
+import { HookError, UnicornError } from "./unicorn.js";
 
 const TEXT = 0x4000_0000n;
 const DATA = 0x4100_0000n;
@@ -320,6 +320,29 @@ test("bad input: typed errors, machine stays usable", (t) => {
       instanceOf: MachineError,
     });
     t.is(unaligned?.errno, EINVAL);
+    // Outside the 64-bit address space: refused before any CPU is asked.
+    for (const base of [-0x1000n, 1n << 64n]) {
+      const e = t.throws(() => m.map({ name: "far", base, size: PAGE_SIZE, perms: PROT_RW }), {
+        instanceOf: MachineError,
+      });
+      t.is(e?.errno, EINVAL);
+      t.regex(e?.message ?? "", /region outside the 64-bit address space: far/);
+    }
+    // CPU 1 refuses the mapping (its Unicorn already has that page): CPU 0's
+    // mapping is undone and the region is forgotten — nothing half-mapped.
+    const HALF = 0x5100_0000n;
+    const stray = m.map({ name: "stray", base: 0x5200_0000n, size: PAGE_SIZE, perms: PROT_RW });
+    m.cpu(1).uc.memMapPtr(HALF, PROT_RW, stray.block);
+    const before = m.memory.regions.length;
+    t.throws(() => m.map({ name: "half", base: HALF, size: PAGE_SIZE, perms: PROT_RW }), { instanceOf: UnicornError });
+    t.is(m.memory.regions.length, before);
+    t.false(m.memory.regions.some((r) => r.name === "half"));
+    t.throws(() => m.cpu(0).uc.memUnmap(HALF, PAGE_SIZE), { instanceOf: UnicornError }, "CPU 0 no longer maps it");
+    m.cpu(1).uc.memUnmap(HALF, PAGE_SIZE);
+    // The same range maps cleanly afterwards.
+    const again = m.map({ name: "half", base: HALF, size: PAGE_SIZE, perms: PROT_RW });
+    m.memory.write64(again.base, 5n);
+    t.is(m.memory.read64(again.base), 5n);
     const outside = t.throws(() => m.memory.write64(0x7777_0000n, 1n), { instanceOf: MachineError });
     t.is(outside?.errno, EFAULT);
     t.regex(outside?.message ?? "", /host access outside mapped memory: 0x77770000/);

@@ -93,11 +93,26 @@ export class Machine {
     return c;
   }
 
-  /** Map a new region into every CPU. Overlap and misalignment are typed errors. */
+  /**
+   * Map a new region into every CPU. Overlap, misalignment and a range
+   * outside the 64-bit address space are typed errors; when a CPU refuses
+   * the mapping, the CPUs already done are unmapped again and the host
+   * memory is released, so nothing is left half-mapped.
+   */
   map(spec: RegionSpec): Region {
     this.#live();
     const region = this.memory.add(spec);
-    for (const c of this.cpus) c.uc.memMapPtr(region.base, region.perms, region.block);
+    const done: Cpu[] = [];
+    try {
+      for (const c of this.cpus) {
+        c.uc.memMapPtr(region.base, region.perms, region.block);
+        done.push(c);
+      }
+    } catch (err) {
+      for (const c of done) c.uc.memUnmap(region.base, region.size);
+      this.memory.remove(region);
+      throw err;
+    }
     return region;
   }
 

@@ -19,6 +19,8 @@ import { MachineError } from "../errors.js";
 import { hostAlloc, hostFree, type HostBlock } from "./unicorn.js";
 
 export const PAGE_SIZE = 4096;
+/** One past the last byte of the 64-bit address space. */
+const ADDRESS_SPACE_END = 1n << 64n;
 const PAGE_MASK = BigInt(PAGE_SIZE - 1);
 
 /** Unicorn permission bits (UC_PROT_*). */
@@ -71,6 +73,12 @@ export class PhysMemory {
       );
     }
     const end = spec.base + BigInt(spec.size);
+    if (spec.base < 0n || end > ADDRESS_SPACE_END) {
+      throw new MachineError(
+        EINVAL,
+        `region outside the 64-bit address space: ${spec.name} at ${spec.base < 0n ? `-0x${(-spec.base).toString(16)}` : hex(spec.base)} size 0x${spec.size.toString(16)}`,
+      );
+    }
     for (const r of this.#regions) {
       if (spec.base < r.end && r.base < end) {
         throw new MachineError(
@@ -83,6 +91,15 @@ export class PhysMemory {
     this.#regions.push(region);
     this.#regions.sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
     return region;
+  }
+
+  /** Forget one region and release its host memory (no CPU may map it any more). */
+  remove(region: Region): void {
+    const i = this.#regions.indexOf(region);
+    if (i < 0) return;
+    this.#regions.splice(i, 1);
+    if (this.#last === region) this.#last = undefined;
+    hostFree(region.block);
   }
 
   /** Forget every region and release host memory (no CPU may map them any more). */
