@@ -9,7 +9,7 @@
  *                            src, src, [addr]               op; stlxr; cbnz; dmb ish
  *   fetch and              mvn x11, src; ldclral x11, src
  *   xchg                   swpal src, src, [addr]         mov; ldxr; stlxr; cbnz; dmb ish
- *   cmpxchg                casal x7, src, [addr]          mov x11, x7; ldxr x7; eor;
+ *   cmpxchg                casal x8, src, [addr]          mov x11, x8; ldxr x8; eor;
  *                                                           cbnz out; stlxr; cbnz; dmb ish
  *
  * W (32-bit) forms write w registers, so fetched values are zero-extended

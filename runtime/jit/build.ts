@@ -29,6 +29,8 @@ import { emitLdImm64 } from "./ld_imm64.js";
 import { emitLdx, emitSt, emitStx } from "./mem.js";
 import { buildPlt } from "./plt.js";
 import { buildEpilogue, buildPrologue } from "./prologue.js";
+import { emitStackArg } from "./stack_args.js";
+import { stackArgAccess } from "../bpf/stack_arg.js";
 
 /**
  * build_insn(): emit the instruction at whole-program slot `slot`; returns
@@ -59,13 +61,16 @@ export function buildInsn(ctx: JitCtx, slot: number): 1 | 2 {
       emitLdImm64(ctx, slot);
       return 2;
     case "ldx":
-      emitLdx(ctx, slot, info);
+      if (stackArgAccess(ctx.func.insns[slot])) emitStackArg(ctx, slot);
+      else emitLdx(ctx, slot, info);
       return 1;
     case "st":
-      emitSt(ctx, slot, info.size);
+      if (stackArgAccess(ctx.func.insns[slot])) emitStackArg(ctx, slot);
+      else emitSt(ctx, slot, info.size);
       return 1;
     case "stx":
-      emitStx(ctx, slot, info.size);
+      if (stackArgAccess(ctx.func.insns[slot])) emitStackArg(ctx, slot);
+      else emitStx(ctx, slot, info.size);
       return 1;
     case "atomic":
       emitAtomic(ctx, slot, info.size);

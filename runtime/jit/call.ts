@@ -5,7 +5,11 @@
  *   call helper#id / kfunc / pc+k     movz x10, #a0; movk x10, #a1, lsl #16
  *                                     movk x10, #a2, lsl #32; movk x10, #a3, lsl #48
  *                                     blr x10
- *                                     mov x7, x0         r0 = the return value
+ *                                     mov x8, x0         r0 = the return value
+ *
+ * Arguments 6..12 (stack arguments) are already in place when the call is
+ * emitted: the r12 stores put them in x5–x7 and at [SP+0..]
+ * (stack_args.ts); nothing between those stores and the blr touches them.
  *
  * Every call goes through an absolute address of fixed length, so the
  * extra pass of a multi-function program can fill in callee addresses
@@ -120,7 +124,8 @@ export function emitBpfTailCall(ctx: JitCtx): void {
   emit(ctx, a64Str64I(tcc, ptr, 0));
 
   // Restore SP and the callee-saved registers: the target builds its own.
-  if (ctx.stackSize) emit(ctx, a64AddI(true, A64_SP, A64_SP, ctx.stackSize));
+  const frame = ctx.stackSize + ctx.stackArgSize;
+  if (frame) emit(ctx, a64AddI(true, A64_SP, A64_SP, frame));
   popCalleeRegs(ctx);
 
   // goto *(prog->bpf_func + prologue_offset);

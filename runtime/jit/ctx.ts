@@ -35,6 +35,10 @@ export interface JitFunc {
   readonly exceptionBoundary: boolean;
   /** aux->exception_cb: this function is the exception callback. */
   readonly exceptionCb: boolean;
+  /** aux->incoming_stack_arg_depth: bytes of stack arguments it takes (stack_args.ts). */
+  readonly incomingStackArgDepth: number;
+  /** aux->stack_arg_depth: incoming_stack_arg_depth + the outgoing stack arguments of its calls. */
+  readonly stackArgDepth: number;
   /** Whole-program slot indexes of loads to emit as BPF_PROBE_MEM (with an extable entry). */
   readonly probeMem: ReadonlySet<number>;
 }
@@ -90,6 +94,10 @@ export interface JitCtx {
   target: Int32Array | null;
   /** round_up(stack_depth, 16). */
   stackSize: number;
+  /** Bytes below the BPF stack for stack arguments: saved x5..x7 and outgoing args 9..12 (stack_args.ts). */
+  stackArgSize: number;
+  /** Bytes of the outgoing args 9..12 at [SP+0..] (the x5..x7 save area starts there). */
+  stackArgOut: number;
   /** The program touches r10 (set by findUsedCalleeRegs, or an exception boundary). */
   fpUsed: boolean;
   /** A64 registers saved by pushCalleeRegs, in push order. */
@@ -114,6 +122,8 @@ export function newJitCtx(func: JitFunc, opts: JitCodegenOptions, resolve: JitRe
     offset: new Int32Array(func.end - func.start + 1),
     target: null,
     stackSize: 0,
+    stackArgSize: 0,
+    stackArgOut: 0,
     fpUsed: false,
     usedCalleeRegs: [],
     exentries: [],

@@ -190,6 +190,14 @@ export function runJit(env: DiffEnv, c: DiffCase): EngineResult {
   }
 }
 
+/** The JIT input's incoming_stack_arg_depth per function, keyed by function start for the interpreter. */
+function incomingDepths(c: DiffCase): Map<number, number> | undefined {
+  const depths = c.input?.incomingStackArgDepth;
+  if (!depths) return undefined;
+  const starts = c.input?.funcStarts ?? validateInsns(c.insns).subprogs;
+  return new Map(starts.map((s, i) => [s, depths[i] ?? 0]));
+}
+
 /** Run `c.insns` on the reference interpreter over the same memory. */
 export function runInterp(env: DiffEnv, c: DiffCase): EngineResult {
   const insns = c.insns;
@@ -211,6 +219,7 @@ export function runInterp(env: DiffEnv, c: DiffCase): EngineResult {
       args: [env.scratch, BigInt(bytes.length)],
       budget: c.budget ?? 1_000_000,
       helper,
+      incomingStackArgDepth: incomingDepths(c),
     });
     return { kind: "ok", r0: res.r0, data: phys.readBytes(env.scratch, bytes.length), insnCount: res.insnCount };
   } catch (err) {

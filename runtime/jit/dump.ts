@@ -11,7 +11,7 @@
  *      4:	nop
  *      ...
  *   ; 0: (b7) r0 = 0
- *     18:	mov	x7, #0
+ *     18:	mov	x8, #0
  *   ; 1: (95) exit
  *   ; epilogue
  *     1c:	ldp	xzr, x26, [sp], #0x10

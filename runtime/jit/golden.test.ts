@@ -19,6 +19,7 @@ import { BPF_FUNC_tail_call } from "../bpf/func_ids.js";
 import type { Insn } from "../bpf/insn.js";
 import * as O from "../bpf/opcodes.js";
 import { Kernel } from "../kernel/kernel.js";
+import { chainProg } from "../bpf/stack_arg_progs.js";
 import { dumpJited } from "./dump.js";
 import { bpfIntJitCompile, type JitInput, type JitOptions } from "./jit.js";
 
@@ -102,6 +103,10 @@ const DEFAULT_CB_PROG: Insn[] = B.prog(
   EXIT,
 );
 
+// Stack arguments: main → foo(7 args) → bar(8 args) → baz(9 args), with the verifier's depths
+// (runtime/bpf/stack_arg_progs.ts, runtime/jit/stack_args.ts).
+const STACK_ARGS = chainProg();
+
 const GOLDENS: Golden[] = [
   {
     file: "main.txt",
@@ -162,6 +167,18 @@ const GOLDENS: Golden[] = [
       exceptionCb: 1,
     },
     kfuncs: true,
+  },
+  {
+    file: "stack_args.txt",
+    what: "stack arguments: args 6-8 in x5-x7 (saved by the callee), 9 at [sp] / [x29, #16], R0 in x8",
+    input: {
+      insns: STACK_ARGS.insns,
+      name: "stack_args",
+      funcStarts: STACK_ARGS.funcs.map((f) => f.start),
+      funcNames: STACK_ARGS.funcs.map((f) => f.name),
+      incomingStackArgDepth: [0, 16, 24, 32],
+      stackArgDepth: [16, 40, 56, 32],
+    },
   },
 ];
 

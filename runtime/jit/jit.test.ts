@@ -86,7 +86,7 @@ test("BTI and PAC move POKE_OFFSET and PROLOGUE_OFFSET as in the kernel, and sti
     t.is(j.image[3], 0xd503233f, "paciasp");
     t.is(j.image[j.prologueOffset], 0xd503249f, "bti j at the tail-call entry");
     const ret = j.image.lastIndexOf(0xd65f03c0);
-    t.is(ret, j.epilogue + 4, "epilogue: add sp; ldp xzr, x26; ldp x29, x30; mov x0, x7; autiasp; ret");
+    t.is(ret, j.epilogue + 4, "epilogue: add sp; ldp xzr, x26; ldp x29, x30; mov x0, x8; autiasp; ret");
     t.is(j.image[ret - 1], 0xd50323bf, "autiasp before ret");
     t.is(k.call(j.bpfFunc), 7n);
     bpfJitFree(j, env);
@@ -162,7 +162,7 @@ test("BPF_PROBE_MEM loads get extable entries: a faulting load gives 0 instead o
     t.is(j.extable.length, 1);
     t.is(j.extable[0].insn, j.bpfFunc + BigInt(j.offsets[1] * 4));
     t.is(j.extable[0].fixup, j.extable[0].insn + 4n);
-    t.is(j.extable[0].dstReg, 7);
+    t.is(j.extable[0].dstReg, 8, "x8: BPF r0");
     t.is(k.call(j.bpfFunc, [0xdead_0000n]), 1n, "fault fixed up: r0 = 0, then + 1");
     const heap = k.slab.kzalloc(8);
     k.machine.memory.write64(heap, 41n);

@@ -15,6 +15,10 @@
  * Every failure frees everything it allocated: nothing stays in the text
  * pool, the exception tables or the symbol tables.
  *
+ * Stack arguments (r12, stack_args.ts) need each function's
+ * incoming_stack_arg_depth and stack_arg_depth, which the verifier computes
+ * (SubprogInfo); without them only the main program may use r12.
+ *
  * Each function gets its own image, as in the kernel (func[i]->bpf_func):
  * the main program under the program's name, subprograms as
  * bpf_prog_<tag>_F (or their BTF name when given), each tag being the
@@ -38,6 +42,8 @@ import { JitError } from "./jit_error.js";
 import { writePltTarget } from "./plt.js";
 import { pokeOffset, prologueOffset } from "./regs.js";
 import { estimateStackDepth } from "./stack_depth.js";
+import { MAX_STACK_ARG_TOTAL, scanStackArgUse } from "./stack_args.js";
+import { MAX_STACK_ARG_DEPTH, STACK_ARG_SLOT } from "../bpf/stack_arg.js";
 import { bpfProgCalcTag, tagHex } from "./tag.js";
 
 /** What the JIT needs of the kernel (a runtime/kernel Kernel satisfies it). */
@@ -98,6 +104,18 @@ export interface JitInput {
   readonly probeMem?: readonly number[];
   /** BTF func_info names per function (ksym names); default bpf_prog_<tag>_F for subprograms. */
   readonly funcNames?: readonly string[];
+  /**
+   * aux->incoming_stack_arg_depth per function (bytes of stack arguments it
+   * takes, 0..56, multiples of 8; the verifier's SubprogInfo). Default 0;
+   * then only the main program may use r12 (it takes no stack arguments),
+   * a subprogram that does is refused: its r12 offsets depend on it.
+   */
+  readonly incomingStackArgDepth?: readonly number[];
+  /**
+   * aux->stack_arg_depth per function (incoming + the deepest outgoing
+   * stack arguments it writes). Default: from its r12 stores.
+   */
+  readonly stackArgDepth?: readonly number[];
 }
 
 /** Build-time switches (what the kernel gets from its config and CPU caps). */
@@ -293,8 +311,44 @@ function splitFuncs(input: JitInput, layout: ProgLayout): JitFunc[] {
       exceptionBoundary: index === 0 && (input.exceptionBoundary ?? false),
       exceptionCb: cb === index,
       probeMem,
+      ...stackArgDepthsOf(input, index, { start, end, isCb: cb === index }),
     };
   });
+}
+
+function checkDepth(what: string, f: number, v: number, max: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > max || v % STACK_ARG_SLOT !== 0) {
+    throw new JitError(`invalid ${what} of function ${f}: ${v} (0..${max}, a multiple of ${STACK_ARG_SLOT})`);
+  }
+  return v;
+}
+
+/** incoming_stack_arg_depth and stack_arg_depth of function `f` (see JitInput), checked. */
+function stackArgDepthsOf(
+  input: JitInput,
+  f: number,
+  range: { start: number; end: number; isCb: boolean },
+): { incomingStackArgDepth: number; stackArgDepth: number } {
+  const use = scanStackArgUse(input.insns, range);
+  const given = input.incomingStackArgDepth?.[f];
+  if (given === undefined && f > 0 && (use.readSlot >= 0 || use.writeSlot >= 0)) {
+    const slot = use.readSlot >= 0 ? use.readSlot : use.writeSlot;
+    failAt(input.insns, slot, `stack arguments of function ${f} need its incoming_stack_arg_depth (from the verifier)`);
+  }
+  const incoming = checkDepth("incoming_stack_arg_depth", f, given ?? 0, MAX_STACK_ARG_DEPTH);
+  if (incoming > 0 && (f === 0 || range.isCb)) {
+    throw new JitError(`function ${f} cannot take stack arguments: ${f === 0 ? "the main program" : "a callback"}`);
+  }
+  // Default: the deepest store (a store past argument 12 is refused where it is emitted).
+  const total =
+    input.stackArgDepth?.[f] ?? Math.max(incoming, Math.min(use.writeDepth, incoming + MAX_STACK_ARG_DEPTH));
+  checkDepth("stack_arg_depth", f, total, MAX_STACK_ARG_TOTAL);
+  if (total < incoming || total > incoming + MAX_STACK_ARG_DEPTH) {
+    throw new JitError(
+      `invalid stack_arg_depth of function ${f}: ${total} (incoming_stack_arg_depth ${incoming} .. ${incoming + MAX_STACK_ARG_DEPTH})`,
+    );
+  }
+  return { incomingStackArgDepth: incoming, stackArgDepth: total };
 }
 
 function failAt(insns: readonly Insn[], slot: number, reason: string, errno = EINVAL): never {

@@ -66,9 +66,9 @@ const LOADSX_IMM: Record<1 | 2 | 4, ImmForm> = { 1: a64LdrsbI, 2: a64LdrshI, 4: 
 const STORE_REG: Record<AccessSize, RegForm> = { 1: a64Strb, 2: a64Strh, 4: a64Str32, 8: a64Str64 };
 const STORE_IMM: Record<AccessSize, ImmForm> = { 1: a64StrbI, 2: a64StrhI, 4: a64Str32I, 8: a64Str64I };
 
-/** The base register and offset to use: SP-relative for r10 (off + stack_size). */
+/** The base register and offset to use: SP-relative for r10 (off + stack_size + the stack-argument area). */
 function adjust(ctx: JitCtx, base: number, off: number): [number, number] {
-  return base === A64_BPF_FP ? [A64_SP, off + ctx.stackSize] : [base, off];
+  return base === A64_BPF_FP ? [A64_SP, off + ctx.stackSize + ctx.stackArgSize] : [base, off];
 }
 
 /** BPF_LDX | BPF_MEM / BPF_MEMSX at whole-program slot `slot`. */

@@ -20,7 +20,9 @@
  *      stp x19, x20, [sp, #-16]!   only the registers the function uses,
  *      stp x25, xzr, [sp, #-16]!   in pairs, xzr padding an odd count
  *      mov x25, sp                 if r10 is used
- *      sub sp, sp, #stack_size     round_up(stack_depth, 16), if not 0
+ *      sub sp, sp, #stack_size     round_up(stack_depth, 16) + the stack-argument
+ *                                  area (stack_args.ts), if not 0
+ *      stp x5, x6, [sp, #out]      incoming stack arguments 6..8, if any
  *
  * The frame it builds:
  *
@@ -34,6 +36,8 @@
  *   x25 (BPF FP) ──►  +-----------------+
  *                     | BPF stack       |  stack_depth bytes, r10-relative
  *                     | padding to 16   |
+ *                     +-----------------+
+ *                     | stack arguments |  saved x5..x7, outgoing args 9..12
  *   SP           ──►  +-----------------+
  *                     | calls' frames   |
  *                          low
@@ -62,6 +66,7 @@ import { A64_FP, A64_LR, A64_SP, A64_ZR } from "../a64/regs.js";
 import { JitError } from "./jit_error.js";
 import { emit, type JitCtx } from "./ctx.js";
 import { A64_BPF_FP, A64_BPF_R0, A64_TCCNT_PTR, BPF2A64, prologueOffset } from "./regs.js";
+import { emitStackArgSave, layoutStackArgs } from "./stack_args.js";
 
 /** Bytes the exception callback's SP sits below the boundary's FP: the tcc pair and 5 callee pairs. */
 export const EXCEPTION_CB_FRAME_BYTES = 96;
@@ -182,14 +187,18 @@ export function buildPrologue(ctx: JitCtx): void {
     emit(ctx, a64SubI(true, A64_SP, A64_FP, EXCEPTION_CB_FRAME_BYTES));
   }
   ctx.stackSize = roundUp16(f.stackDepth);
+  layoutStackArgs(ctx);
   if (ctx.fpUsed) emit(ctx, a64Mov(true, A64_BPF_FP, A64_SP));
-  if (ctx.stackSize) emit(ctx, a64SubI(true, A64_SP, A64_SP, ctx.stackSize));
+  const frame = ctx.stackSize + ctx.stackArgSize;
+  if (frame) emit(ctx, a64SubI(true, A64_SP, A64_SP, frame));
+  emitStackArgSave(ctx);
   ctx.prologueEnd = ctx.idx;
 }
 
 /** build_epilogue(): free the stack, pop callee regs and the tcc pair, pop FP/LR, x0 = r0, return. */
 export function buildEpilogue(ctx: JitCtx): void {
-  if (ctx.stackSize) emit(ctx, a64AddI(true, A64_SP, A64_SP, ctx.stackSize));
+  const frame = ctx.stackSize + ctx.stackArgSize;
+  if (frame) emit(ctx, a64AddI(true, A64_SP, A64_SP, frame));
   popCalleeRegs(ctx);
   emit(ctx, a64Pop(A64_ZR, A64_TCCNT_PTR, A64_SP));
   emit(ctx, a64Pop(A64_FP, A64_LR, A64_SP));

@@ -3,7 +3,8 @@
  * (arch/arm64/net/bpf_jit_comp.c: bpf2a64[], POKE_OFFSET, PROLOGUE_OFFSET).
  *
  *   BPF            A64   role
- *   r0             x7    return value (x8 in 2026 bpf-next: change R0 below)
+ *   r0             x8    return value (bpf-next 2026, "bpf, arm64: Map BPF_REG_0
+ *                        to x8 instead of x7": x5–x7 carry stack arguments 6–8)
  *   r1 – r5        x0–x4 arguments (AAPCS64 argument registers)
  *   r6 – r9        x19–x22 callee-saved
  *   r10 (FP)       x25   read-only frame pointer of the BPF stack
@@ -14,8 +15,9 @@
  *   PRIVATE_SP     x27   private stack pointer (not used here)
  *   ARENA_VM_START x28   kern_vm_start of the arena (not used here)
  *
- * It is one table so that issue 10 (BPF stack arguments, r0 → x8) changes
- * one line. Simplification: no private stack and no arena, so x27/x28 are
+ * x5–x7 belong to no BPF register: they hold outgoing stack arguments 6–8
+ * between the r12 stores and the call (runtime/jit/stack_args.ts).
+ * Simplification: no private stack and no arena, so x27/x28 are
  * only ever touched by exception-boundary programs (which save x19–x28).
  */
 
@@ -32,12 +34,12 @@ export const ARENA_VM_START = MAX_BPF_JIT_REG + 5;
 
 /** bpf2a64[]: BPF register (and JIT-internal register) → A64 register number. */
 export const BPF2A64: readonly number[] = Object.freeze([
-  /* r0  */ 7, /* r1  */ 0, /* r2  */ 1, /* r3  */ 2, /* r4  */ 3, /* r5  */ 4, /* r6  */ 19, /* r7  */ 20,
+  /* r0  */ 8, /* r1  */ 0, /* r2  */ 1, /* r3  */ 2, /* r4  */ 3, /* r5  */ 4, /* r6  */ 19, /* r7  */ 20,
   /* r8  */ 21, /* r9  */ 22, /* r10 */ 25, /* AX  */ 9, /* TMP_REG_1 */ 10, /* TMP_REG_2 */ 11, /* TCCNT_PTR */ 26,
   /* TMP_REG_3 */ 12, /* PRIVATE_SP */ 27, /* ARENA_VM_START */ 28,
 ]);
 
-/** A64 register of BPF r0 (the exit value lives here until the epilogue's `mov x0, x7`). */
+/** A64 register of BPF r0 (the exit value lives here until the epilogue's `mov x0, x8`). */
 export const A64_BPF_R0 = BPF2A64[0];
 /** A64 register of the BPF frame pointer r10. */
 export const A64_BPF_FP = BPF2A64[10];
