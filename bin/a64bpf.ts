@@ -82,8 +82,10 @@ run(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const e = err as { message?: string; errnoName?: string };
-    process.stderr.write(`a64bpf: ${e.message ?? String(err)}\n`);
+    // As runtime/errors.ts formatUserError(), without importing it on the fast path.
+    const e = err as { message?: string; errnoName?: string; errno?: number };
+    const errno = e.errnoName && typeof e.errno === "number" ? ` (${e.errnoName}, -${e.errno})` : "";
+    process.stderr.write(`a64bpf: ${e.message ?? String(err)}${errno}\n`);
     if (process.env.A64BPF_DEBUG) process.stderr.write(`${(err as Error).stack ?? ""}\n`);
     process.exitCode = 1;
   },

@@ -46,6 +46,15 @@ export class BpfError extends Error {
   }
 }
 
+/**
+ * An error as a command line prints it: the message, and for a BpfError the
+ * kernel's errno name and value ("unknown symbol: foo (ENOENT, -2)").
+ */
+export function formatUserError(err: unknown): string {
+  if (err instanceof BpfError) return `${err.message} (${err.errnoName}, ${err.ret})`;
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Errors of the emulated machine (mappings, host-side memory access, CPU selection). */
 export class MachineError extends BpfError {}
 

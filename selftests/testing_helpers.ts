@@ -4,6 +4,7 @@
  * (one per worker process, with bpf_testmod loaded, as test_progs loads
  * bpf_testmod.ko at start) and trigger_module_test_read().
  */
+import { ENOENT } from "../runtime/errno.js";
 import { getTestEnv, assertGe, testLog } from "../harness/test_progs/test_progs.js";
 import type { GlobalValue } from "../runtime/loader/skeleton_globals.js";
 import { bootBpfKernel } from "../runtime/loader/testing.js";
@@ -28,19 +29,23 @@ interface BootedKernel {
   images: KernelImages;
 }
 
-/** The kernel of this worker process (booted on first use, shared by later tests). */
-export function testKernel(): Kernel {
+function booted(): BootedKernel {
   return getTestEnv<BootedKernel>("kernel", () => {
     try {
-      const booted = bootBpfKernel({ cpus: 2 });
+      const b = bootBpfKernel({ cpus: 2 });
       // An oops during a test goes into that test's log, as dmesg would show it.
-      booted.kernel.registerDieNotifier((_fault, report) => testLog("%s\n", report));
-      return booted;
+      b.kernel.registerDieNotifier((_fault, report) => testLog("%s\n", report));
+      return b;
     } catch (err) {
       testLog("WARNING! Selftests relying on bpf_testmod.ko will be skipped.\n");
       throw err;
     }
-  }).kernel;
+  });
+}
+
+/** The kernel of this worker process (booted on first use, shared by later tests). */
+export function testKernel(): Kernel {
+  return booted().kernel;
 }
 
 /**
@@ -49,9 +54,9 @@ export function testKernel(): Kernel {
  * returns -EIO, which is ignored), close it. Returns 0.
  */
 export function trigger_module_test_read(readSz: number): number {
-  const k = testKernel();
-  // The simulated sysfs: opening the file always succeeds and gives fd 3.
-  const fd = 3;
+  const { kernel: k, images } = booted();
+  // The simulated sysfs: the file exists while bpf_testmod is loaded (fd 3), else -ENOENT.
+  const fd = images.modules.module("bpf_testmod") ? 3 : -ENOENT;
   if (!assertGe(fd, 0, "testmod_file_open")) return -1;
   // read(fd, NULL, read_sz): bpf_testmod_test_read(file, kobj, bin_attr, buf = NULL, off = 0, len)
   k.call("bpf_testmod_test_read", [0n, 0n, 0n, 0n, 0n, BigInt(readSz)]);

@@ -10,6 +10,7 @@
  *
  * Each verb is one entry of VERBS.
  */
+import { formatUserError } from "../../runtime/errors.js";
 import { dumpJitedCommand, type ProgIo } from "./dump_jited.js";
 import { dumpTrampolineCommand } from "./dump_trampoline.js";
 import { dumpXlatedCommand, loadCommand } from "./load_cmd.js";
@@ -38,7 +39,7 @@ export async function runProg(argv: readonly string[], io: ProgIo): Promise<numb
     try {
       return await dumpTrampolineCommand(argv.slice(2), io);
     } catch (err) {
-      io.err(`a64bpf prog dump jited: ${err instanceof Error ? err.message : String(err)}\n`);
+      io.err(`a64bpf prog dump jited: ${formatUserError(err)}\n`);
       return 1;
     }
   }
@@ -48,7 +49,7 @@ export async function runProg(argv: readonly string[], io: ProgIo): Promise<numb
       try {
         return await verb(argv.slice(w.length), io);
       } catch (err) {
-        io.err(`a64bpf prog ${words}: ${err instanceof Error ? err.message : String(err)}\n`);
+        io.err(`a64bpf prog ${words}: ${formatUserError(err)}\n`);
         return 1;
       }
     }

@@ -14,7 +14,7 @@
 import { Command, CommanderError } from "commander";
 import { resolve } from "node:path";
 import { EINVAL } from "../../runtime/errno.js";
-import { BpfError } from "../../runtime/errors.js";
+import { BpfError, formatUserError } from "../../runtime/errors.js";
 import { buildBpfProg } from "../../runtime/loader/progs_build.js";
 import type { GlobalValue } from "../../runtime/loader/skeleton_globals.js";
 import { BpfObject } from "../../runtime/loader/skeleton.js";
@@ -94,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    process.stderr.write(`a64bpf trace: ${(err as Error).message}\n`);
+    process.stderr.write(`a64bpf trace: ${formatUserError(err)}\n`);
     return 1;
   }
 }

@@ -31,6 +31,7 @@ import { physMemoryBpf, type BpfMemory } from "../bpf/interp_mem.js";
 import { BPF_DW, opInfo } from "../bpf/opcodes.js";
 import { validateInsns } from "../bpf/codec.js";
 import { Kernel } from "../kernel/kernel.js";
+import { longjmpTaskCall } from "../kernel/sched.js";
 import { bpfIntJitCompile, bpfJitFree, type JitEnv, type JitInput, type JitOptions } from "./jit.js";
 import { insertInsns } from "./insn_patch.js";
 
@@ -83,8 +84,9 @@ export function createDiffEnv(opts: DiffEnvOptions = {}): DiffEnv {
       const addr = k.registerDynamicService(h.name, (call) => {
         const a = call.args();
         const ret = BigInt.asUintN(64, h.fn([a[0], a[1], a[2], a[3], a[4]], mem));
-        // Unwind: the stub's `ret` goes straight to the task's exit path with x0 = ret.
-        if (h.unwind?.(ret)) call.cpu.setX(30, taskReturn);
+        // Unwind: the stub's `ret` goes straight to the task's exit path with x0 = ret,
+        // the caller's callee-saved registers and SP restored (a longjmp past the program).
+        if (h.unwind?.(ret)) longjmpTaskCall(call.cpu, call.task, taskReturn);
         return ret;
       });
       addrs.set(id, addr);

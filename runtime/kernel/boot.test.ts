@@ -42,10 +42,29 @@ test("a64bpf kernel call prints the typed return value; bad input is a clear err
   t.is(r3.stdout, "-5\n", "ssize_t -EIO");
   const r4 = run("call", "no_such_function");
   t.is(r4.status, 1);
-  t.regex(r4.stderr, /no BTF for function no_such_function/);
+  t.is(r4.stderr, "a64bpf kernel: unknown symbol: no_such_function (not in kallsyms) (ENOENT, -2)\n");
   const r5 = run("call", "bpf_testmod_fentry_test7", "1");
   t.is(r5.status, 1);
   t.regex(r5.stderr, /bpf_testmod_fentry_test7 takes 7 arguments, 1 given/);
+  // Structs and __int128 by value take several registers: refused, not mis-passed.
+  const r7 = run("call", "bpf_testmod_test_struct_arg_1", "2", "3", "1");
+  t.is(r7.status, 1);
+  t.regex(
+    r7.stderr,
+    /bpf_testmod_test_struct_arg_1: argument 1 \(a, struct bpf_testmod_struct_arg_2, 16 bytes\) is passed by value in several registers; .* \(ENOTSUPP, -524\)/,
+  );
+  // A value that does not fit its parameter.
+  const r8 = run("call", "bpf_testmod_fentry_test1", "0x1ffffffff");
+  t.is(r8.status, 1);
+  t.regex(
+    r8.stderr,
+    /bpf_testmod_fentry_test1: 8589934591 does not fit argument 1 \(a, int int, 4 bytes\) \(ERANGE, -34\)/,
+  );
+  t.is(run("call", "bpf_testmod_fentry_test1", "-1").stdout, "0\n", "int -1 + 1");
+  // A symbol without BTF is callable with raw values.
+  const r9 = run("call", "raw_smp_processor_id");
+  t.is(r9.status, 0, r9.stderr);
+  t.regex(r9.stdout, /^[01]\n$/);
   const r6 = run("syms");
   t.regex(r6.stdout, /^[0-9a-f]{16} T bpf_testmod_fentry_test11\t\[bpf_testmod\]$/m);
 });

@@ -589,5 +589,20 @@ export function calleeSavedSeed(pid: number, reg: number): bigint {
   return 0xa64b_c5a0_0000_0000n | (BigInt(pid & 0xffff) << 16n) | BigInt(reg);
 }
 
+/**
+ * longjmp() to the end of the running task call: callee-saved registers
+ * and SP as they were at its entry, lr = `taskReturn`, so that the next
+ * `ret` (e.g. of the service stub being executed) finishes the call with
+ * the current x0, as if the called function had returned. For test helpers
+ * that abandon a program midway (the conformance suite's unwind helper).
+ */
+export function longjmpTaskCall(cpu: Cpu, task: Task, taskReturn: bigint): void {
+  const entry = task.topEmu?.entry;
+  if (!entry) throw new KernelError(EINVAL, `${task.comm}: no task call to unwind`);
+  for (let r = CALLEE_SAVED_FIRST; r <= CALLEE_SAVED_LAST; r++) cpu.setX(r, calleeSavedSeed(task.pid, r));
+  cpu.sp = entry.sp;
+  cpu.setX(30, taskReturn);
+}
+
 /** svc number of `a64bpf_task_return` (runtime/kernel/services/table.ts). */
 export const TASK_RETURN_NR = 0x01;

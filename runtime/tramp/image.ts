@@ -147,12 +147,34 @@ function bpfTrampImagePutRcu(k: Kernel, image: BpfTrampImage): void {
   k.systemWq.queueWork({ name: `${image.ksym} free`, fn: () => bpfTrampImagePutDeferred(k, image) });
 }
 
+/**
+ * The last wait before the free: call_rcu_tasks, so that no task still
+ * executes the trampoline's edge instructions (the one place
+ * skip-final-rcu-tasks-wait removes it).
+ */
+function bpfTrampImageFinalWait(k: Kernel, image: BpfTrampImage): void {
+  if (k.faultInject.has("skip-final-rcu-tasks-wait")) bpfTrampImagePutRcu(k, image);
+  else callRcuTasks(k, () => bpfTrampImagePutRcu(k, image));
+}
+
+/**
+ * The first wait of bpf_tramp_image_put(): call_rcu_tasks for an image
+ * with fexit progs (tasks preempted before __bpf_tramp_enter), or
+ * call_rcu_tasks_trace for a fentry-only one (sleepable progs); the one
+ * place skip-first-rcu-tasks-wait removes it.
+ */
+function bpfTrampImageFirstWait(k: Kernel, image: BpfTrampImage, rcu: "tasks" | "tasks-trace"): void {
+  const next = (): void => bpfTrampImagePutRcuTasks(k, image);
+  if (k.faultInject.has("skip-first-rcu-tasks-wait")) next();
+  else if (rcu === "tasks") callRcuTasks(k, next);
+  else k.rcuTasksTrace.call(next);
+}
+
 /** __bpf_tramp_image_release: pcref reached zero (fexit step 3). */
 function bpfTrampImageRelease(k: Kernel, image: BpfTrampImage): void {
   if (image.state === "released" || image.state === "freed") return;
   image.state = "released";
-  if (k.faultInject.has("skip-final-rcu-tasks-wait")) bpfTrampImagePutRcu(k, image);
-  else callRcuTasks(k, () => bpfTrampImagePutRcu(k, image));
+  bpfTrampImageFinalWait(k, image);
 }
 
 /** __bpf_tramp_image_put_rcu_tasks: fexit step 2 (kill pcref) or fentry step 2 (call_rcu_tasks). */
@@ -163,8 +185,7 @@ function bpfTrampImagePutRcuTasks(k: Kernel, image: BpfTrampImage): void {
     if (k.faultInject.has("skip-percpu-ref-wait")) bpfTrampImageRelease(k, image);
     return;
   }
-  if (k.faultInject.has("skip-final-rcu-tasks-wait")) bpfTrampImagePutRcu(k, image);
-  else callRcuTasks(k, () => bpfTrampImagePutRcu(k, image));
+  bpfTrampImageFinalWait(k, image);
 }
 
 /**
@@ -179,11 +200,9 @@ export function* bpfTrampImagePut(env: TextPokeEnv & { task: Task }, image: BpfT
     // 1. Skip fexit progs from now on: ip_after_call becomes `b ip_epilogue`.
     yield* bpfArchTextPoke(env, image.ipAfterCall, "jump", undefined, image.ipEpilogue);
     // 2. Wait for tasks preempted before __bpf_tramp_enter, then kill pcref.
-    if (k.faultInject.has("skip-first-rcu-tasks-wait")) bpfTrampImagePutRcuTasks(k, image);
-    else callRcuTasks(k, () => bpfTrampImagePutRcuTasks(k, image));
+    bpfTrampImageFirstWait(k, image, "tasks");
     return;
   }
   // Fentry-only: sleepable progs (RCU-tasks-trace), then the asm (RCU-tasks).
-  if (k.faultInject.has("skip-first-rcu-tasks-wait")) bpfTrampImagePutRcuTasks(k, image);
-  else k.rcuTasksTrace.call(() => bpfTrampImagePutRcuTasks(k, image));
+  bpfTrampImageFirstWait(k, image, "tasks-trace");
 }

@@ -396,11 +396,11 @@ export function parseTestSpec(name: string, declTags: readonly string[]): TableP
 }
 
 /**
- * RUN_TESTS(skel): every program of the object with its annotations; each
+ * process_subtest() of RUN_TESTS(skel): every program of the object with its annotations; each
  * load reopens the object with only that program enabled, as
  * test_loader__run_subtests() does.
  */
-async function runTestsOf(k: Kernel, objName: string): Promise<void> {
+async function process_subtest(k: Kernel, objName: string): Promise<void> {
   const opened = openObject(objName);
   if (!assertOkPtr(opened, "obj_open_mem") || !(opened instanceof BpfObject)) return;
   const specs = opened.programs.map((p) => parseTestSpec(p.name, p.model.declTags));
@@ -432,11 +432,11 @@ async function runTestsOf(k: Kernel, objName: string): Promise<void> {
 }
 
 async function test_exceptions_failure(): Promise<void> {
-  await runTestsOf(testKernel(), "exceptions_fail");
+  await process_subtest(testKernel(), "exceptions_fail");
 }
 
 async function test_exceptions_assertions(): Promise<void> {
-  await runTestsOf(testKernel(), "exceptions_assert");
+  await process_subtest(testKernel(), "exceptions_assert");
 }
 
 /** test_exceptions(): the success and ext subtests, then RUN_TESTS of exceptions_fail and exceptions_assert. */

@@ -3,28 +3,21 @@
  * subtests `struct_args`, `struct_many_args`, `int128_args`, `union_args`,
  * each triggered by trigger_module_test_read(256) (bpf_testmod_test_read()
  * calls the struct/union/int128 test functions with the kernel's values).
+ * Each test function opens, attaches and triggers itself, as the kernel's
+ * do, so the assertion lines carry its name (`test_struct_args:PASS:...`).
  */
 import { assertEq, assertOk, assertOkPtr, testStartSubtest } from "../../harness/test_progs/test_progs.js";
 import { BpfObject, openAndLoad } from "../../runtime/loader/skeleton.js";
 import { globals, testKernel, trigger_module_test_read } from "../testing_helpers.js";
 
-function openAttachTrigger(name: string): BpfObject | undefined {
-  const skel = openAndLoad(testKernel(), name);
-  if (!assertOkPtr(skel, `${name}__open_and_load`)) return undefined;
-  const obj = skel as BpfObject;
-  const err = obj.attach();
-  if (!assertOk(err, `${name}__attach`)) {
-    obj.destroy();
-    return undefined;
-  }
-  assertOk(trigger_module_test_read(256), "trigger_read");
-  return obj;
-}
-
 function test_struct_args(): void {
-  const skel = openAttachTrigger("tracing_struct");
-  if (!skel) return;
+  const skel = openAndLoad(testKernel(), "tracing_struct");
+  if (!assertOkPtr(skel, "tracing_struct__open_and_load") || !(skel instanceof BpfObject)) return;
   try {
+    const err = skel.attach();
+    if (!assertOk(err, "tracing_struct__attach")) return;
+
+    assertOk(trigger_module_test_read(256), "trigger_read");
     const b = globals(skel.bss);
     assertEq(b.t1_a_a, 2, "t1:a.a");
     assertEq(b.t1_a_b, 3, "t1:a.b");
@@ -67,9 +60,13 @@ function test_struct_args(): void {
 }
 
 function test_struct_many_args(): void {
-  const skel = openAttachTrigger("tracing_struct_many_args");
-  if (!skel) return;
+  const skel = openAndLoad(testKernel(), "tracing_struct_many_args");
+  if (!assertOkPtr(skel, "tracing_struct_many_args__open_and_load") || !(skel instanceof BpfObject)) return;
   try {
+    const err = skel.attach();
+    if (!assertOk(err, "tracing_struct_many_args__attach")) return;
+
+    assertOk(trigger_module_test_read(256), "trigger_read");
     const b = globals(skel.bss);
     assertEq(b.t7_a, 16, "t7:a");
     assertEq(b.t7_b, 17, "t7:b");
@@ -109,9 +106,13 @@ function test_struct_many_args(): void {
 }
 
 function test_int128_args(): void {
-  const skel = openAttachTrigger("tracing_struct_int128");
-  if (!skel) return;
+  const skel = openAndLoad(testKernel(), "tracing_struct_int128");
+  if (!assertOkPtr(skel, "tracing_struct_int128__open_and_load") || !(skel instanceof BpfObject)) return;
   try {
+    const err = skel.attach();
+    if (!assertOk(err, "tracing_struct_int128__attach")) return;
+
+    assertOk(trigger_module_test_read(256), "trigger_read");
     const b = globals(skel.bss);
     // bpf_testmod_test_int128_arg(1, 2, 3): a fills ctx[0..1], returns 6.
     assertEq(b.i128_a_lo, 1, "int128:a lo");
@@ -125,9 +126,13 @@ function test_int128_args(): void {
 }
 
 function test_union_args(): void {
-  const skel = openAttachTrigger("tracing_struct");
-  if (!skel) return;
+  const skel = openAndLoad(testKernel(), "tracing_struct");
+  if (!assertOkPtr(skel, "tracing_struct__open_and_load") || !(skel instanceof BpfObject)) return;
   try {
+    const err = skel.attach();
+    if (!assertOk(err, "tracing_struct__attach")) return;
+
+    assertOk(trigger_module_test_read(256), "trigger_read");
     const b = globals(skel.bss);
     assertEq(b.ut1_a_a, 1, "ut1:a.arg.a");
     assertEq(b.ut1_b, 4, "ut1:b");
