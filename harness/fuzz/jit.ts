@@ -91,18 +91,29 @@ function category(why: string): string {
 
 /** Run the jit fuzzer; returns the exit code. */
 export function fuzzJit(argv: readonly string[], io: FuzzIo, compare: FuzzCompare = check): number {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      cases: { type: "string", default: "1000" },
-      seed: { type: "string", default: "1" },
-      length: { type: "string" },
-      quiet: { type: "boolean", default: false },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        cases: { type: "string", default: "1000" },
+        seed: { type: "string", default: "1" },
+        length: { type: "string" },
+        quiet: { type: "boolean", default: false },
+      },
+    }));
+  } catch (err) {
+    // node:util parseArgs: unknown options, missing or ambiguous values.
+    io.err(
+      `a64bpf fuzz: ${(err as Error).message}\nusage: a64bpf fuzz jit [--cases N] [--seed S] [--length L] [--quiet]\n`,
+    );
+    return 2;
+  }
   const cases = Number(values.cases);
   const seed0 = Number(values.seed);
-  if (!Number.isInteger(cases) || cases < 1 || !Number.isInteger(seed0) || seed0 < 0) {
+  const badLength =
+    values.length !== undefined && !(Number.isInteger(Number(values.length)) && Number(values.length) > 0);
+  if (!Number.isInteger(cases) || cases < 1 || !Number.isInteger(seed0) || seed0 < 0 || badLength) {
     io.err("usage: a64bpf fuzz jit [--cases N] [--seed S] [--length L] [--quiet]\n");
     return 2;
   }

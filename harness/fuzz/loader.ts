@@ -232,15 +232,24 @@ export function loaderBases(): { name: string; bytes: Uint8Array }[] {
 
 /** `a64bpf fuzz loader`. */
 export function fuzzLoader(argv: readonly string[], io: FuzzIo): number {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      cases: { type: "string", default: "500" },
-      seed: { type: "string", default: "1" },
-      "no-load": { type: "boolean" },
-      quiet: { type: "boolean" },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        cases: { type: "string", default: "500" },
+        seed: { type: "string", default: "1" },
+        "no-load": { type: "boolean" },
+        quiet: { type: "boolean" },
+      },
+    }));
+  } catch (err) {
+    // node:util parseArgs: unknown options, missing or ambiguous values.
+    io.err(
+      `a64bpf fuzz: ${(err as Error).message}\nusage: a64bpf fuzz loader [--cases N] [--seed S] [--no-load] [--quiet]\n`,
+    );
+    return 2;
+  }
   const cases = Number(values.cases);
   const seed = Number(values.seed);
   if (!Number.isInteger(cases) || cases < 1 || !Number.isInteger(seed)) {

@@ -91,6 +91,11 @@ test("bad files are refused with a message and an exit code", async (t) => {
   const usage = await run(["dump"]);
   t.is(usage.code, 2);
   t.regex(usage.err, /^usage: a64bpf prog/);
+  for (const argv of [["--help"], ["load", "--help"], ["dump", "jited", "-h"]]) {
+    const h = await run(argv);
+    t.is(h.code, 0, argv.join(" "));
+    t.regex(h.out, /^usage: a64bpf prog <command>[\s\S]*prog load FILE \[--prog NAME\] \[--log-level 1\|2\]/);
+  }
 });
 
 test("program names come from the file name, as the kernel accepts them", (t) => {

@@ -29,12 +29,25 @@ function usage(): string {
     "usage: a64bpf prog <command> ...",
     "",
     "commands:",
-    ...Object.keys(VERBS).map((v) => `  prog ${v} FILE`),
+    "  prog load FILE [--prog NAME] [--log-level 1|2]",
+    "      load the object's programs (BPF_PROG_LOAD: verify, JIT), list them as bpftool prog does",
+    "  prog dump xlated FILE [--prog NAME] [--no-source]",
+    "      the verified program, in the kernel's instruction syntax, with source lines",
+    "  prog dump jited FILE [--prog NAME] [--opcodes] [--bti] [--pac] [--no-lse] [--far] [--absolute] [--no-bpf]",
+    "      the JITed arm64 code, interleaved with the BPF instructions and source lines",
+    "  prog dump jited --trampoline FUNC [--object FILE | --fentry N --fexit N --fmod-ret N] [--ip-arg] [--module FILE.c]",
+    "      the BPF trampoline of a kernel function, with its frame annotated",
+    "",
+    "FILE is a BPF ELF object (clang -target bpf), a .c file built like selftests/progs, or raw bytecode.",
   ].join("\n");
 }
 
 /** Run `a64bpf prog` with explicit output functions (tests). */
 export async function runProg(argv: readonly string[], io: ProgIo): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    io.out(`${usage()}\n`);
+    return 0;
+  }
   if (argv[0] === "dump" && argv[1] === "jited" && argv.includes("--trampoline")) {
     try {
       return await dumpTrampolineCommand(argv.slice(2), io);
