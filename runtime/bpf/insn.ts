@@ -15,8 +15,9 @@
  * all 0 and the high 32 bits in imm. Jump offsets count slots, so the second
  * slot is an instruction index of its own, exactly as in the kernel.
  *
- * Field ranges: code u8, dst/src 4 bits (0..15: r0–r10 today, r11/r12 are
- * reserved for kernel-internal and stack-argument use), off s16, imm s32.
+ * Field ranges: code u8, dst/src 4 bits (0..15: r0–r10, plus r12 as the
+ * base of stack-argument loads and stores (stack_arg.ts); r11 is the
+ * kernel-internal BPF_REG_AX), off s16, imm s32.
  */
 import { BPF_DW, BPF_IMM, BPF_LD } from "./opcodes.js";
 
