@@ -16,6 +16,16 @@ import * as B from "../bpf/builder.js";
 import { bindBpfThrow } from "../bpf/exceptions/bpf_throw.js";
 import type { Insn } from "../bpf/insn.js";
 import { runCaseInterp } from "../bpf/interp_test_util.js";
+import { BPF_FUNC_tail_call } from "../bpf/func_ids.js";
+import {
+  BPF_ARRAY_MAX_ENTRIES_OFF,
+  BPF_MAP_MAP_TYPE_OFF,
+  BPF_MAP_TYPE_PROG_ARRAY,
+  BPF_PROG_BPF_FUNC_OFF,
+  bpfArrayPtrAddr,
+  bpfProgArraySize,
+  bpfProgSize,
+} from "../bpf/kernel_structs.js";
 import { BPF_PROG_TYPE_SCHED_CLS } from "../bpf/object/uapi.js";
 import { BPF_ADD, BPF_DW, BPF_JSGT, BPF_REG_STACK_ARG_BASE as R12, BPF_W } from "../bpf/opcodes.js";
 import { Prng } from "../prng.js";
@@ -197,6 +207,38 @@ test("the JIT refuses stack arguments it cannot place: no depths, bad depths, wh
     { insns: main(B.BPF_ST_MEM(BPF_DW, R12, -64, 1)) },
     "stack arg write offset -64 exceeds max 7 stack args: insn 0: (7a) *(u64 *)(r12 -64) = 1",
   );
+});
+
+test("a tail call from a frame with an outgoing stack-argument area unwinds all of it", (t) => {
+  const k = new Kernel({ cpus: 1 });
+  try {
+    const mem = k.machine.memory;
+    const target = bpfIntJitCompile({ insns: B.prog(B.BPF_MOV64_IMM(0, 77), EXIT) }, { kernel: k });
+    const prog = k.slab.kzalloc(bpfProgSize(2));
+    mem.write64(prog + BigInt(BPF_PROG_BPF_FUNC_OFF), target.bpfFunc);
+    const arr = k.slab.kzalloc(bpfProgArraySize(1));
+    mem.write32(arr + BigInt(BPF_MAP_MAP_TYPE_OFF), BPF_MAP_TYPE_PROG_ARRAY);
+    mem.write32(arr + BigInt(BPF_ARRAY_MAX_ENTRIES_OFF), 1);
+    mem.write64(bpfArrayPtrAddr(arr, 0), prog);
+    // Outgoing argument 9 gives main a 16-byte area at [sp]; r6..r9 and r10 make a frame worth unwinding.
+    const main = B.prog(
+      B.BPF_ST_MEM(BPF_DW, R12, -32, 9),
+      ...[6, 7, 8, 9].map((r) => B.BPF_MOV64_IMM(r, r)),
+      B.BPF_ST_MEM(BPF_DW, 10, -8, 1),
+      ...B.BPF_LD_IMM64(2, arr),
+      B.BPF_MOV64_IMM(3, 0),
+      B.BPF_EMIT_CALL(BPF_FUNC_tail_call),
+      B.BPF_MOV64_IMM(0, 1),
+      EXIT,
+    );
+    const jited = bpfIntJitCompile({ insns: main }, { kernel: k });
+    t.is(jited.stackSize, 16, "BPF stack");
+    t.is(k.call(jited.bpfFunc, [0n]), 77n, "the target ran and returned through main's frame record");
+    bpfJitFree(jited, { kernel: k });
+    bpfJitFree(target, { kernel: k });
+  } finally {
+    k.close();
+  }
 });
 
 // ---- the exceptions selftest's stack-argument variants (progs/exceptions.c, 2026) ----
