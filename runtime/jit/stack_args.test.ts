@@ -27,7 +27,7 @@ import {
   bpfProgSize,
 } from "../bpf/kernel_structs.js";
 import { BPF_PROG_TYPE_SCHED_CLS } from "../bpf/object/uapi.js";
-import { BPF_ADD, BPF_DW, BPF_JSGT, BPF_REG_STACK_ARG_BASE as R12, BPF_W } from "../bpf/opcodes.js";
+import { BPF_ADD, BPF_DW, BPF_JSGT, BPF_MUL, BPF_REG_STACK_ARG_BASE as R12, BPF_W } from "../bpf/opcodes.js";
 import { Prng } from "../prng.js";
 import {
   chainProg,
@@ -131,6 +131,54 @@ test("both engines: a callee reads its incoming argument 6 after passing its own
     oracle: (x) => BigInt.asUintN(64, 200n + x[0]),
   };
   bothEngines(t, p, 22, 4);
+});
+
+test("both engines: a call with 12 arguments (args 9..12 at [sp+0..24] / [x29+16..40])", (t) => {
+  // main(x): f12(x0..x4, x5, x6, 8, 9, 10, 11, -12)    f12(a1..a12) = Σ i · a_i
+  const weights: Insn[] = [B.BPF_MOV64_REG(0, 1)];
+  for (let r = 2; r <= 5; r++) weights.push(B.BPF_ALU64_IMM(BPF_MUL, r, r), B.BPF_ALU64_REG(BPF_ADD, 0, r));
+  for (let k = 6; k <= 12; k++) {
+    weights.push(
+      B.BPF_LDX_MEM(BPF_DW, 1, R12, -8 * (k - 5)),
+      B.BPF_ALU64_IMM(BPF_MUL, 1, k),
+      B.BPF_ALU64_REG(BPF_ADD, 0, 1),
+    );
+  }
+  const p: StackArgProg = {
+    ...linkFuncs([
+      {
+        name: "main",
+        nargs: 1,
+        code: [
+          B.BPF_MOV64_REG(6, 1),
+          ...[1, 2, 3, 4, 5].map((r) => B.BPF_LDX_MEM(BPF_DW, r, 6, 8 * (r - 1))),
+          B.BPF_LDX_MEM(BPF_DW, 0, 6, 40),
+          B.BPF_STX_MEM(BPF_DW, R12, 0, -8),
+          B.BPF_LDX_MEM(BPF_DW, 0, 6, 48),
+          B.BPF_STX_MEM(BPF_DW, R12, 0, -16),
+          ...[8, 9, 10, 11].map((k) => B.BPF_ST_MEM(BPF_DW, R12, -8 * (k - 5), k)),
+          B.BPF_ST_MEM(BPF_DW, R12, -56, -12),
+          { call: "f12" },
+          EXIT,
+        ],
+      },
+      { name: "f12", nargs: 12, code: [...weights, EXIT] },
+    ]),
+    oracle: (x) =>
+      BigInt.asUintN(
+        64,
+        [...x.slice(0, 7), 8n, 9n, 10n, 11n, -12n].reduce((sum, v, i) => sum + BigInt(i + 1) * v, 0n),
+      ),
+  };
+  const r = bpfCheck(stackArgVerifierInput(p));
+  t.deepEqual(
+    r.subprogs.map((sp) => [sp.incomingStackArgDepth, sp.stackArgDepth]),
+    [
+      [0, 56],
+      [56, 56],
+    ],
+  );
+  bothEngines(t, p, 23, 4);
 });
 
 test("frame sizes: x5..x7 save area and outgoing area, each rounded to 16", (t) => {
