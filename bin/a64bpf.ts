@@ -77,6 +77,12 @@ async function run(argv: string[]): Promise<number> {
   return mod.main(rest);
 }
 
+// `a64bpf ... | head`: the reader went away; stop quietly, as a C tool killed by SIGPIPE would.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 run(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

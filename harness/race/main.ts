@@ -154,6 +154,14 @@ export function parseRaceArgs(argv: readonly string[]): RaceArgs {
     list: v.list === true,
     help: v.help === true,
   };
+  if (args.replay !== undefined) {
+    // A token that does not decode is a usage error (exit 2), not a failed replay.
+    try {
+      decodeToken(args.replay);
+    } catch (err) {
+      throw new RaceUsageError(`--replay: ${(err as Error).message}`);
+    }
+  }
   const modes = [args.scenario !== undefined, args.replay !== undefined, args.matrix].filter(Boolean).length;
   if (!args.help && !args.list && modes !== 1) {
     throw new RaceUsageError("give exactly one of: a scenario, --replay TOKEN, --matrix");
