@@ -42,7 +42,7 @@ test("raw bytecode and hex text give the same listing, BPF above its A64 code", 
   t.regex(a.out, /^bpf_prog_[0-9a-f]{16}_calc_prog:\n; prologue\n {3}0:\tadd\tx9, x30, #0\n {3}4:\tnop\n/);
   // r1 = 5 is x0; the call is the absolute sequence through x10, then r0 = x0.
   t.regex(a.out, /; 0: \(b7\) r1 = 5\n {2}[0-9a-f]+:\tmov\tx0, #5\n; 1: \(85\) call bpf_ktime_get_ns#5\n/);
-  t.regex(a.out, /\tblr\tx10\n {2}[0-9a-f]+:\tadd\tx7, x0, #0\n; 2: \(07\) r0 \+= 1\n/);
+  t.regex(a.out, /\tblr\tx10\n {2}[0-9a-f]+:\tadd\tx8, x0, #0\n; 2: \(07\) r0 \+= 1\n/);
   t.regex(a.out, /; 3: \(95\) exit\n; epilogue\n/);
   t.regex(a.out, /; plt\n(.*\n)?.*\tldr\tx10, #0x[0-9a-f]+\n.*\tbr\tx10\n$/);
 });
@@ -52,8 +52,8 @@ test("--opcodes prints each instruction's bytes, little-endian", async (t) => {
   writeFileSync(raw, encodeInsns(B.prog(B.BPF_MOV64_IMM(O.BPF_REG_0, 42), B.BPF_EXIT_INSN())));
   const r = await run(["dump", "jited", raw, "--opcodes"]);
   t.is(r.code, 0, r.err);
-  // mov x7, #0x2a = movz x7, #42 = 0xd2800547
-  t.regex(r.out, /\tmov\tx7, #0x2a\n\t47 05 80 d2\n/);
+  // mov x8, #0x2a = movz x8, #42 = 0xd2800548 (BPF r0 is x8)
+  t.regex(r.out, /\tmov\tx8, #0x2a\n\t48 05 80 d2\n/);
   t.regex(r.out, / {3}4:\tnop\n\t1f 20 03 d5\n/);
 });
 
