@@ -11,17 +11,11 @@
  * Exit status 0 on success, 1 with a message on stderr otherwise.
  */
 import { Command, CommanderError } from "commander";
-import { EINVAL, ENOENT, ENOTSUPP, ERANGE } from "../../runtime/errno.js";
+import { ENOENT } from "../../runtime/errno.js";
 import { BpfError, formatUserError } from "../../runtime/errors.js";
 import { bootKernel, type KernelImages } from "../../runtime/kernel/boot.js";
+import { checkCallArgs, parseIntArg } from "./call_args.js";
 import type { Kernel } from "../../runtime/kernel/kernel.js";
-
-function parseIntArg(text: string): bigint {
-  if (!/^-?(0x[0-9a-f]+|\d+)$/i.test(text)) throw new BpfError(EINVAL, `invalid integer argument: ${text}`);
-  const neg = text.startsWith("-");
-  const v = BigInt(neg ? text.slice(1) : text);
-  return neg ? -v : v;
-}
 
 /** The return value as the function's BTF return type prints in C. */
 function formatReturn(images: KernelImages, func: string, raw: bigint): string {
@@ -35,43 +29,6 @@ function formatReturn(images: KernelImages, func: string, raw: bigint): string {
   const bits = 8 * f.btf.sizeof(proto.returnType);
   const signed = (t.kind === "int" && t.signed) || t.kind === "enum";
   return (signed ? BigInt.asIntN(bits, raw) : BigInt.asUintN(bits, raw)).toString();
-}
-
-/**
- * Check `values` against the function's BTF prototype: the arity, and each
- * parameter an integer, enum or pointer of at most 8 bytes (one register or
- * stack slot) that holds the value. Structs, unions and __int128 passed by
- * value are refused: they would need several registers the command line
- * cannot express. Without BTF the values are passed as they are.
- */
-function checkArgs(images: KernelImages, func: string, values: readonly bigint[]): bigint[] {
-  const f = images.findFunc(func);
-  const proto = f?.btf.funcSignature(func)?.proto;
-  if (!f || !proto) {
-    for (const v of values)
-      if (v < -(1n << 63n) || v >= 1n << 64n) throw new BpfError(ERANGE, `${v} does not fit 64 bits`);
-    return [...values];
-  }
-  if (proto.params.length !== values.length) {
-    throw new BpfError(EINVAL, `${func} takes ${proto.params.length} arguments, ${values.length} given`);
-  }
-  return values.map((v, i) => {
-    const p = proto.params[i];
-    const t = f.btf.resolved(p.type);
-    const size = t.kind === "ptr" ? 8 : f.btf.sizeof(p.type);
-    const what = `argument ${i + 1} (${p.name || "unnamed"}, ${t.kind}${t.name ? ` ${t.name}` : ""}, ${size} bytes)`;
-    if ((t.kind !== "int" && t.kind !== "enum" && t.kind !== "enum64" && t.kind !== "ptr") || size > 8) {
-      throw new BpfError(
-        ENOTSUPP,
-        `${func}: ${what} is passed by value in several registers; kernel call takes integer, enum and pointer arguments only`,
-      );
-    }
-    const bits = BigInt(size * 8);
-    if (v < -(1n << (bits - 1n)) || v >= 1n << bits) {
-      throw new BpfError(ERANGE, `${func}: ${v} does not fit ${what}`);
-    }
-    return BigInt.asUintN(64, v);
-  });
 }
 
 function boot(cpus: number, modules: readonly string[]): { kernel: Kernel; images: KernelImages } {
@@ -100,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
         // BTF (an assembly stub, a service) is called with the values as given.
         const addr = images.findFunc(func)?.addr ?? kernel.kallsyms.addressOf(func);
         if (addr === undefined) throw new BpfError(ENOENT, `unknown symbol: ${func} (not in kallsyms)`);
-        const values = checkArgs(images, func, args.map(parseIntArg));
+        const values = checkCallArgs(images, func, args.map(parseIntArg));
         const ret = kernel.call(addr, values, { comm: func });
         process.stdout.write(`${formatReturn(images, func, ret)}\n`);
       } finally {

@@ -8,7 +8,8 @@
  * and loads the BPF object (a .c file is built with the selftests' flags),
  * attaches every autoload program, calls `func` on a fresh task, then
  * prints the call's return value and every global of the object's .bss
- * and .data by name (as JSON with --json). Exit status 1 with the error
+ * and .data by name, typed by BTF as bpftool prints map values (arrays,
+ * structs, strings, enum names; as JSON with --json). Exit status 1 with the error
  * when any step fails; nothing is left behind (the kernel is per run).
  */
 import { Command, CommanderError } from "commander";
@@ -16,22 +17,10 @@ import { resolve } from "node:path";
 import { EINVAL } from "../../runtime/errno.js";
 import { BpfError, formatUserError } from "../../runtime/errors.js";
 import { buildBpfProg } from "../../runtime/loader/progs_build.js";
-import type { GlobalValue } from "../../runtime/loader/skeleton_globals.js";
+import type { BtfJson } from "../../runtime/bpf/btf/dump_value.js";
 import { BpfObject } from "../../runtime/loader/skeleton.js";
 import { bootBpfKernel } from "../../runtime/loader/testing.js";
-
-function parseIntArg(text: string): bigint {
-  if (!/^-?(0x[0-9a-f]+|\d+)$/i.test(text)) throw new BpfError(EINVAL, `invalid integer argument: ${text}`);
-  const neg = text.startsWith("-");
-  const v = BigInt(neg ? text.slice(1) : text);
-  return neg ? -v : v;
-}
-
-function jsonValue(v: GlobalValue): number | string | number[] {
-  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (typeof v === "number") return v;
-  return [...v];
-}
+import { checkCallArgs, parseIntArg } from "../kernel/call_args.js";
 
 interface TraceOptions {
   module: string[];
@@ -50,24 +39,23 @@ function runTrace(args: string[], o: TraceOptions): void {
     const obj = BpfObject.open(bytes, { objectName: path.replace(/^.*\//, "").replace(/\.(c|o|bpf\.o)$/, "") });
     obj.load(k);
     const err = obj.attach();
-    if (err !== 0) throw new BpfError(-err, `failed to attach ${o.object}: ${err}`);
+    if (err !== 0) throw obj.attachError ?? new BpfError(-err, `failed to attach ${o.object}: ${err}`);
     const f = images.func(o.call);
     const proto = f.btf.funcSignature(o.call)?.proto;
-    if (proto && proto.params.length !== args.length) {
-      throw new BpfError(EINVAL, `${o.call} takes ${proto.params.length} arguments, ${args.length} given`);
-    }
-    const raw = k.call(f.addr, args.map(parseIntArg), { comm: o.call });
+    const raw = k.call(f.addr, checkCallArgs(images, o.call, args.map(parseIntArg)), { comm: o.call });
     const retSize = proto ? f.btf.sizeof(proto.returnType) : 8;
     const ret = retSize > 0 && retSize < 8 ? BigInt.asIntN(retSize * 8, raw) : BigInt.asIntN(64, raw);
-    const globals: Record<string, GlobalValue> = { ...(obj.bss ?? {}), ...(obj.data ?? {}) };
+    // Every global of .bss and .data, typed by BTF (arrays, structs, strings as bpftool prints them).
+    const globals: Record<string, BtfJson> = {};
+    for (const sec of [".bss", ".data"]) {
+      const g = obj.globals(sec);
+      for (const name of g?.vars.keys() ?? []) globals[name] = g!.json(name);
+    }
     if (o.json) {
-      process.stdout.write(
-        `${JSON.stringify({ func: o.call, ret: Number(ret), globals: Object.fromEntries(Object.entries(globals).map(([n, v]) => [n, jsonValue(v)])) })}\n`,
-      );
+      process.stdout.write(`${JSON.stringify({ func: o.call, ret: Number(ret), globals })}\n`);
     } else {
       process.stdout.write(`${o.call}() = ${ret}\n`);
-      for (const [name, v] of Object.entries(globals))
-        process.stdout.write(`${name} = ${JSON.stringify(jsonValue(v))}\n`);
+      for (const [name, v] of Object.entries(globals)) process.stdout.write(`${name} = ${JSON.stringify(v)}\n`);
     }
     obj.destroy();
     if (k.oopses.length) throw new BpfError(EINVAL, k.formatFault(k.oopses[0]));

@@ -333,15 +333,29 @@ export class BpfObject {
     }
   }
 
+  /**
+   * The failure of the last {@link attach}, as libbpf logs it ("prog 'p':
+   * failed to attach: -ENOTSUPP: <reason>"), or undefined after a success.
+   */
+  attachError: ObjectError | undefined;
+
   /** bpf_object__attach_skeleton(): attach every loaded tracing program; 0 or the first -errno. */
   attach(): number {
+    this.attachError = undefined;
     for (const p of this.programs) {
       if (!p.prog || !trampKind(p.prog)) continue;
       if (p.prog.type === BPF_PROG_TYPE_EXT && !p.attachTarget) continue;
       try {
         p.attach();
       } catch (err) {
-        return -(err instanceof BpfError ? err.errno : EINVAL);
+        const errno = err instanceof BpfError ? err.errno : EINVAL;
+        this.attachError =
+          err instanceof ObjectError
+            ? err
+            : new ObjectError(errno, `prog '${p.name}': failed to attach: ${errStr(errno)}: ${String(err)}`, {
+                cause: err,
+              });
+        return -errno;
       }
     }
     return 0;

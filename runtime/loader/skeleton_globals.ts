@@ -18,6 +18,7 @@ import { EINVAL, ENOENT, EPERM } from "../errno.js";
 import { BpfError } from "../errors.js";
 import type { PhysMemory } from "../machine/memory.js";
 import type { Btf } from "../bpf/btf/btf.js";
+import { btfDumpValue, type BtfJson } from "../bpf/btf/dump_value.js";
 import type { ObjMap } from "../bpf/object/model.js";
 
 /** A global variable's place and type. */
@@ -111,6 +112,12 @@ export class GlobalsSection {
     for (let i = v.size - 1; i >= 0; i--) x = (x << 8n) | BigInt(bytes[i]);
     if (k.signed) x = BigInt.asIntN(v.size * 8, x);
     return v.size === 8 || k.kind === "ptr" ? x : Number(x);
+  }
+
+  /** Variable `name` as JSON typed by its BTF (bpftool's btf_dumper: arrays, structs, strings, enum names). */
+  json(name: string): BtfJson {
+    const v = this.#var(name);
+    return btfDumpValue(this.#btf, v.typeId, this.#bytes(v));
   }
 
   /** Write variable `name`. */

@@ -156,7 +156,9 @@ export class BpfProgram {
       tramp = k.runKthread("attach", (task) => bpfTracingProgAttach(table, task, prog.trampProg(), kind, target));
     } catch (err) {
       const errno = err instanceof BpfError ? err.errno : EINVAL;
-      throw new ObjectError(errno, `prog '${this.name}': failed to attach: ${errStr(errno)}`, { cause: err });
+      // libbpf's line, then what the kernel side refused (libbpf only sees the errno).
+      const reason = err instanceof Error ? `: ${err.message}` : "";
+      throw new ObjectError(errno, `prog '${this.name}': failed to attach: ${errStr(errno)}${reason}`, { cause: err });
     }
     const link = new BpfLink(this, tramp);
     this.object.rememberLink(link);
