@@ -24,6 +24,7 @@
 import { EACCES, EINVAL, ENOENT } from "../errno.js";
 import { BpfError } from "../errors.js";
 import { bpfIntJitCompile, type JitEnv } from "../jit/jit.js";
+import { btfCheckTypeMatch } from "./btf_type_match.js";
 import { btfDistillFuncProto } from "../tramp/func_model.js";
 import { BPF_HELPER_SERVICES, HELPER_SERVICE_BASE } from "../bpf/service_decls.js";
 import type { Btf } from "../bpf/btf/btf.js";
@@ -135,6 +136,9 @@ function resolveAttach(sys: BpfSys, attr: ProgLoadAttr): ProgAttach | undefined 
     if (attr.progType === BPF_PROG_TYPE_EXT) {
       if (isCb) throw new BpfError(EINVAL, "Extension programs cannot attach to exception callback");
       if (func.linkage !== "global") throw new BpfError(EINVAL, `${name}() is not a global function`);
+      const main = attr.funcs?.find((f) => f.start === 0);
+      if (!attr.btf || !main) throw new BpfError(EINVAL, "Program extension requires BTF");
+      btfCheckTypeMatch({ btf: attr.btf, funcId: main.btfId }, { btf: target.btf, funcId: func.id });
     } else {
       if (eat === BPF_MODIFY_RETURN) throw new BpfError(EINVAL, "can't modify return codes of BPF programs");
       if (isCb && (eat === BPF_TRACE_FENTRY || eat === BPF_TRACE_FEXIT)) {

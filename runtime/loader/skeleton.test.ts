@@ -391,3 +391,65 @@ SEC("?freplace") int fr2(struct __sk_buff *skb) { return 0; }
     k.close();
   }
 });
+
+test("freplace: the replacement must match the target's BTF signature (btf_check_type_match)", (t) => {
+  const { kernel: k } = bootBpfKernel();
+  try {
+    const target = loaded(
+      openAndLoad(
+        k,
+        compileBpfSnippet(
+          "loader_sig_target",
+          `${PROLOGUE}
+__noinline int global_one(struct __sk_buff *skb) { return skb->len > 1000 ? 0 : 1; }
+__noinline int global_two(struct __sk_buff *skb, int x) { return x + (skb->len > 1000); }
+SEC("tc") int entry(struct __sk_buff *skb) { return global_one(skb) + global_two(skb, 3) + 10; }
+`,
+        ).bytes,
+        { objectName: "loader_sig_target" },
+      ),
+    );
+    const entry = target.program("entry");
+    t.is(entry.testRun({ dataIn: PKT_V4 }).retval, 14);
+    const ext = compileBpfSnippet(
+      "loader_sig_ext",
+      `${PROLOGUE}
+SEC("?freplace") int fr_ok(struct __sk_buff *skb, int x) { return 100; }
+SEC("?freplace") int fr_two(struct __sk_buff *skb, int x) { return 0; }
+SEC("?freplace") int fr_long(struct __sk_buff *skb, long x) { return 0; }
+SEC("?freplace") int fr_ctx(struct pt_regs *regs, int x) { return 0; }
+SEC("?freplace") int fr_ptr(struct __sk_buff *skb, int *x) { return 0; }
+SEC("?freplace") void fr_void(struct __sk_buff *skb, int x) { }
+`,
+    ).bytes;
+    const cases: [string, string, string][] = [
+      ["fr_two", "global_one", "fr_two() has 2 args while global_one() has 1 args"],
+      ["fr_long", "global_two", "arg1 in fr_long() has size 8 while global_two() has 4"],
+      ["fr_ctx", "global_two", "arg0 fr_ctx(struct pt_regs *) doesn't match global_two(struct __sk_buff *)"],
+      ["fr_ptr", "global_two", "arg1 in fr_ptr() is PTR while global_two() has INT"],
+      ["fr_void", "global_two", "Return type UNKNOWN of fr_void() doesn't match type INT of global_two()"],
+    ];
+    for (const [prog, func, msg] of cases) {
+      const o = BpfObject.open(ext, { objectName: "loader_sig_ext" });
+      o.program(prog).autoload = true;
+      o.program(prog).setAttachTarget(entry, func);
+      const e = t.throws(() => o.load(k), { instanceOf: ObjectError });
+      t.is(e?.errno, EINVAL, prog);
+      t.is(e?.message, `libbpf: prog '${prog}': failed to load: -EINVAL: ${msg}`);
+      t.true(o.program(prog).log.includes(`${msg}\n`), `${prog}: the message is in the verifier log`);
+      o.destroy();
+    }
+    // The matching one loads and replaces.
+    const ok = BpfObject.open(ext, { objectName: "loader_sig_ext" });
+    ok.program("fr_ok").autoload = true;
+    ok.program("fr_ok").setAttachTarget(entry, "global_two");
+    ok.load(k);
+    const link = ok.program("fr_ok").attach();
+    t.is(entry.testRun({ dataIn: PKT_V4 }).retval, 111);
+    link.detach();
+    ok.destroy();
+    target.destroy();
+  } finally {
+    k.close();
+  }
+});
