@@ -308,6 +308,8 @@ export function bpfProgLoad(sys: BpfSys, attr: ProgLoadAttr): ProgLoadResult {
       name: attr.name,
       funcStarts: funcs.map((s) => s.start),
       stackDepth: funcs.map((s) => s.stackDepth),
+      incomingStackArgDepth: funcs.map((s) => s.incomingStackArgDepth),
+      stackArgDepth: funcs.map((s) => s.stackArgDepth),
       exceptionBoundary: result.exceptionBoundary,
       exceptionCb: cbIdx > 0 ? cbIdx : undefined,
       probeMem: result.probeMem,

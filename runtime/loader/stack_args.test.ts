@@ -5,11 +5,9 @@
  * arguments. Called from a tc program through BPF_PROG_LOAD (module BTF,
  * kfunc registry, verifier, JIT) and BPF_PROG_TEST_RUN, and directly from a
  * JITed program with 64-bit inputs next to the reference interpreter.
- *
- * BPF_PROG_LOAD does not yet hand the JIT the verifier's stack-argument
- * depths (prog_load.ts passes funcStarts/stackDepth only), so a program
- * whose subprograms take stack arguments is refused by the JIT there,
- * never miscompiled; the last test pins that.
+ * The last test loads the foo(7) → bar(8) → baz(9) chain through
+ * BPF_PROG_LOAD (the verifier's incoming_stack_arg_depth / stack_arg_depth
+ * handed to the JIT) and runs it with BPF_PROG_TEST_RUN.
  */
 import test from "ava";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -191,7 +189,7 @@ test("argument order: a C kfunc weighing its 10 arguments (Σ i·x_i) through BP
   }
 });
 
-test("BPF_PROG_LOAD of subprograms with stack arguments: verified, then refused by the JIT for want of the depths", (t) => {
+test("BPF_PROG_LOAD of subprograms with stack arguments: the verifier's depths reach the JIT; TEST_RUN returns the oracle's value", (t) => {
   const { sys } = kernel();
   const p = chainProg();
   const subs = p.funcs.filter((f) => f.start !== 0);
@@ -205,24 +203,29 @@ test("BPF_PROG_LOAD of subprograms with stack arguments: verified, then refused 
   const mainEnd = subs[0].start;
   const shift = consts.length - (mainEnd - 2);
   const insns = [...consts, ...p.insns.slice(mainEnd - 2)];
-  const e = t.throws(
-    () =>
-      bpfProgLoad(sys, {
-        progType: BPF_PROG_TYPE_SCHED_CLS,
-        expectedAttachType: 0,
-        insns,
-        license: "GPL",
-        name: "chain",
-        btf,
-        funcs: [
-          { start: 0, name: "chain", btfId: 0, global: true },
-          ...subs.map((f) => ({ start: f.start + shift, name: f.name, btfId: funcIds.get(f.name)!, global: false })),
-        ],
-      }),
-    { instanceOf: JitError },
-  );
-  t.regex(
-    e!.message,
-    /^stack arguments of function 1 need its incoming_stack_arg_depth \(from the verifier\): insn \d+: /,
-  );
+  const { fd, prog } = bpfProgLoad(sys, {
+    progType: BPF_PROG_TYPE_SCHED_CLS,
+    expectedAttachType: 0,
+    insns,
+    license: "GPL",
+    name: "chain",
+    btf,
+    funcs: [
+      { start: 0, name: "chain", btfId: 0, global: true },
+      ...subs.map((f) => ({ start: f.start + shift, name: f.name, btfId: funcIds.get(f.name)!, global: false })),
+    ],
+  });
+  try {
+    const depths = prog.verifier.subprogs.map((s) => [s.incomingStackArgDepth, s.stackArgDepth]);
+    t.deepEqual(depths, [
+      [0, 16],
+      [16, 40],
+      [24, 56],
+      [32, 32],
+    ]);
+    const r = bpfProgTestRun(sys.k, prog, { dataIn: PKT_V4 });
+    t.is(BigInt(r.retval), BigInt.asUintN(32, p.oracle([1n, 2n, 3n, 4n, 5n, 6n, 7n])));
+  } finally {
+    sys.close(fd);
+  }
 });
