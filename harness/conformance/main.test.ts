@@ -420,7 +420,7 @@ test("empty memory: r1 = NULL and r2 = 0, on both engines", async (t) => {
 
 test("programs it must reject: a message on stderr, nothing on stdout, exit 1", async (t) => {
   const cases: [string, string, RegExp][] = [
-    ["invalid opcode", progHex([B.BPF_RAW_INSN(0x8f, 0, 0, 0, 0), EXIT]), /^invalid opcode 0x8f: insn 0: \(8f\)/],
+    ["unknown opcode", progHex([B.BPF_RAW_INSN(0x8f, 0, 0, 0, 0), EXIT]), /^unknown opcode 8f: insn 0: \(8f\)/],
     ["jump out of range", progHex([B.BPF_JMP_A(4), EXIT]), /^jump out of range: target 5: insn 0/],
     ["no exit", progHex([B.BPF_MOV64_IMM(R0, 1)]), /^last insn is not an exit or jmp: insn 0/],
     ["truncated", "b7 00 00 00 01 00 00", /^truncated program: 7 bytes/],

@@ -171,7 +171,8 @@ function checkInsn(insns: readonly Insn[], i: number, fail: Fail): void {
   const info = opInfo(insn.code);
   switch (info.kind) {
     case "invalid":
-      return fail(`invalid opcode 0x${insn.code.toString(16).padStart(2, "0")}`);
+      // The kernel's wording (verifier do_check, arm64 build_insn): "unknown opcode %02x".
+      return fail(`unknown opcode ${insn.code.toString(16).padStart(2, "0")}`);
     case "alu":
       return checkAlu(insn, info, fail);
     case "end":

@@ -3,7 +3,7 @@
  * formatted text (the BpfError subclass named in runtime/errors.ts).
  *
  *   <reason>: insn <index>: (<code>) <text>
- *   invalid opcode 0x8f: insn 3: (8f) BUG_alu64_8f
+ *   unknown opcode 8f: insn 3: (8f) BUG_alu64_8f
  *   jump out of range: target 12: insn 4: (05) goto pc+7
  *
  * Errors about the whole program (too large, empty) carry no index and are

@@ -186,7 +186,7 @@ export function prepareProg(insns: readonly Insn[], opts: PrepareOptions = {}): 
         p.kind[i] = OP_LDPKT;
         break;
       case "invalid":
-        throw new InsnError("invalid opcode", { at: { insns, index: i } }); // validateInsns() rejects these first
+        throw new InsnError("unknown opcode", { at: { insns, index: i } }); // validateInsns() rejects these first
     }
   }
   return p;

@@ -212,7 +212,7 @@ test("bad input is refused with the instruction index and its text", (t) => {
     refuses(t, k, jit([B.BPF_RAW_INSN(0x8f, 0, 0, 0, 0), EXIT]), {
       errno: EINVAL,
       index: 0,
-      message: "invalid opcode 0x8f: insn 0: (8f) BUG_alu64_8f",
+      message: "unknown opcode 8f: insn 0: (8f) BUG_alu64_8f",
     });
     refuses(t, k, jit([B.BPF_RAW_INSN(0xb7, 0, 3, 0, 1), EXIT]), {
       errno: EINVAL,
