@@ -7,7 +7,7 @@
 import { initDisassembler } from "../../runtime/a64/disasm.js";
 import { dumpJited } from "../../runtime/jit/dump.js";
 import type { ProgIo } from "./dump_jited.js";
-import { lineSource, loadElf } from "./elf.js";
+import { lineSource, loadElf, mapIdFormat } from "./elf.js";
 
 /** Options of the ELF dump (the flags dump_jited parsed). */
 export interface ElfJitedOptions {
@@ -30,6 +30,7 @@ export async function dumpJitedElf(file: string, opts: ElfJitedOptions, io: Prog
           absolute: opts.absolute ?? false,
           bpf: opts.bpf ?? true,
           source: lineSource(p),
+          format: mapIdFormat(p),
         }),
       );
     }

@@ -73,6 +73,8 @@ test("prog dump jited of an ELF object: one program, source lines above its BPF 
   t.regex(r.out, /^bpf_prog_[0-9a-f]{16}_tc_prog:\n; prologue\n/);
   t.regex(r.out, /; int tc_prog\(struct __sk_buff \*skb\) @ test_loader_tc\.c:36\n; 0: \(bf\) r6 = r1\n +[0-9a-f]+:\t/);
   t.regex(r.out, /\nbpf_prog_[0-9a-f]{16}_scale:\n/, "subprograms have their own images");
+  t.regex(r.out, /; 19: \(18\) r1 = map\[id:1\]\n/, "maps by id, as in dump xlated");
+  t.notRegex(r.out, /map\[fd:/);
   const bad = await run(["dump", "jited", buildBpfProg("test_loader_tc").path, "--prog", "nope"]);
   t.is(bad.code, 1);
   t.regex(bad.err, /no program 'nope'/);

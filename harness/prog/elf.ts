@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { EINVAL, ENOENT } from "../../runtime/errno.js";
 import { BpfError } from "../../runtime/errors.js";
 import { btfDeclaration } from "../../runtime/bpf/btf/dump_c.js";
-import { formatInsnWithCode } from "../../runtime/bpf/format.js";
+import { formatInsnWithCode, type FormatOptions } from "../../runtime/bpf/format.js";
 import type { Insn } from "../../runtime/bpf/insn.js";
 import { bpfSys } from "../../runtime/loader/bpf_sys.js";
 import type { BpfProg } from "../../runtime/loader/prog.js";
@@ -112,13 +112,10 @@ export function funcHeader(prog: BpfProg, start: number): string | undefined {
   }
 }
 
-/** `bpftool prog dump xlated` of a loaded program: map ids, function headers, source lines. */
-export function dumpXlated(prog: BpfProg, opts: { source?: boolean } = {}): string {
+/** ld_imm64 map operands by map id (`map[id:N]`), as bpftool prints loaded programs. */
+export function mapIdFormat(prog: BpfProg): FormatOptions {
   const sys = bpfSys(prog.k);
-  const insns: readonly Insn[] = prog.xlated;
-  const src = lineSource(prog);
-  const starts = new Set(prog.verifier.subprogs.map((s) => s.start));
-  const fmt = {
+  return {
     immName: (insn: Insn, _full: bigint, next: Insn) => {
       if (insn.src !== BPF_PSEUDO_MAP_FD && insn.src !== BPF_PSEUDO_MAP_VALUE) return undefined;
       const m = sys.findMap(insn.imm);
@@ -126,6 +123,14 @@ export function dumpXlated(prog: BpfProg, opts: { source?: boolean } = {}): stri
       return insn.src === BPF_PSEUDO_MAP_FD ? `map[id:${m.id}]` : `map[id:${m.id}][0]+${next.imm}`;
     },
   };
+}
+
+/** `bpftool prog dump xlated` of a loaded program: map ids, function headers, source lines. */
+export function dumpXlated(prog: BpfProg, opts: { source?: boolean } = {}): string {
+  const insns: readonly Insn[] = prog.xlated;
+  const src = lineSource(prog);
+  const starts = new Set(prog.verifier.subprogs.map((s) => s.start));
+  const fmt = mapIdFormat(prog);
   let out = "";
   for (let i = 0; i < insns.length; i++) {
     if (starts.has(i)) {

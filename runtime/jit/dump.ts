@@ -25,7 +25,7 @@
  * `absolute` asks for the real addresses.
  */
 import { disassemble } from "../a64/disasm.js";
-import { formatInsnWithCode } from "../bpf/format.js";
+import { formatInsnWithCode, type FormatOptions } from "../bpf/format.js";
 import { opInfo } from "../bpf/opcodes.js";
 import type { JitedFunc, JitedProg } from "./jit.js";
 
@@ -39,6 +39,8 @@ export interface DumpJitedOptions {
   bpf?: boolean;
   /** Source line for a BPF slot (BTF line info), printed as `; <line>` before the instruction. */
   source?: (slot: number) => string | undefined;
+  /** How BPF instructions are formatted (e.g. map ids for ld_imm64, as the loader knows them). */
+  format?: FormatOptions;
 }
 
 /** capstone 5 prints BTI landing pads as plain hints; LLVM (bpftool) names them. */
@@ -71,7 +73,7 @@ function dumpFunc(jited: JitedProg, f: JitedFunc, opts: DumpJitedOptions): strin
       const slot = f.start + s;
       const src = opts.source?.(slot);
       if (src !== undefined) mark(f.offsets[s], `; ${src}`);
-      mark(f.offsets[s], `; ${slot}: ${formatInsnWithCode(jited.insns, slot)}`);
+      mark(f.offsets[s], `; ${slot}: ${formatInsnWithCode(jited.insns, slot, opts.format)}`);
       if (opInfo(jited.insns[slot].code).kind === "ldimm64") s++;
     }
   }
