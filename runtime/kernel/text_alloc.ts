@@ -107,7 +107,7 @@ export class TextAllocator {
     throw new KernelError(ENOMEM, `${this.name}: no room for ${size} bytes of text (${name})`);
   }
 
-  /** Free an allocation: fill, drop translations on every CPU, fence empty pages. */
+  /** Free an allocation: fill with brk #0x100 and drop its translations on every CPU (the pool stays mapped). */
   free(addr: bigint): void {
     const a = this.#live.get(addr);
     if (!a) throw new KernelError(EINVAL, `${this.name}: free of unknown text address 0x${addr.toString(16)}`);
