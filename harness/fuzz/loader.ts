@@ -31,13 +31,16 @@ import { BpfObject } from "../../runtime/loader/skeleton.js";
 import { bootBpfKernel } from "../../runtime/loader/testing.js";
 import type { Kernel } from "../../runtime/kernel/kernel.js";
 import type { FuzzIo } from "./jit.js";
+import { startHangWatchdog } from "./watchdog.js";
 
 /** Kinds of mutation. */
 export type LoaderMutation = "truncate" | "shndx" | "reloc" | "btf" | "generic" | "random";
 
 const KINDS: readonly LoaderMutation[] = ["truncate", "shndx", "reloc", "btf", "generic", "random"];
 const EXTREMES = [0n, 1n, 0xffn, 0xffffn, 0x7fffffffn, 0xffffffffn, 0xffffffffffffffffn, 0x80000000n, 0x1000n];
-/** A case taking longer than this is reported as a hang. */
+/** A case that has not returned after this long is a hang: the watchdog kills the run. */
+const HANG_MS = 30_000;
+/** A case that returns but took longer than this is reported as slow. */
 const CASE_BUDGET_MS = 5000;
 
 /** One generated input. */
@@ -265,9 +268,13 @@ export function fuzzLoader(argv: readonly string[], io: FuzzIo): number {
   const counts = new Map<string, number>();
   let failures = 0;
   const t0 = Date.now();
+  // A case that never returns (an endless loop in a parser) cannot be timed
+  // after the fact: a watchdog thread names its seed and kills the process.
+  const watchdog = startHangWatchdog({ label: "a64bpf fuzz loader", hangMs: HANG_MS });
   try {
     for (let i = 0; i < cases; i++) {
       const s = seed + i;
+      watchdog.beat(s);
       const base = bases[s % bases.length];
       const c = loaderMutant(base.name, base.bytes, s);
       const r = runLoaderCase(c, booted?.kernel);
@@ -280,6 +287,7 @@ export function fuzzLoader(argv: readonly string[], io: FuzzIo): number {
       }
     }
   } finally {
+    void watchdog.stop();
     booted?.kernel.close();
   }
   if (!values.quiet) {
