@@ -52,7 +52,7 @@ import { createDiffEnv, runInterp, type DiffEnv } from "../../../runtime/jit/dif
 import { insertInsns } from "../../../runtime/jit/insn_patch.js";
 import { bpfIntJitCompile, bpfJitFree } from "../../../runtime/jit/jit.js";
 import type { BenchContext, Section } from "../types.js";
-import { perSecond } from "../units.js";
+import { MIPS, perSecond } from "../units.js";
 
 /** Workloads: [full, --quick]. */
 const SIZES = {
@@ -249,6 +249,10 @@ export function aluLoop(iters: number): Insn[] {
   );
 }
 
+/** BPF slot of aluLoop's loop head (after two ld_imm64 and a mov) and the slot after its back branch. */
+const ALU_LOOP_HEAD = 5;
+const ALU_LOOP_END = 18;
+
 /** Instructions one run of aluLoop(iters) executes: 3 to set up (a ld_imm64 counts once), 13 per iteration, 2 after. */
 export function aluCount(iters: number): number {
   return 3 + 13 * iters + 2;
@@ -284,7 +288,7 @@ async function measureAlu(ctx: BenchContext, env: DiffEnv, size: (k: keyof typeo
   const jited = bpfIntJitCompile({ insns }, env.jitEnv);
   try {
     const expect = env.k.call(jited.bpfFunc, [env.scratch, 8n], { comm: "bench" });
-    await ctx.measure(
+    const jitRun = await ctx.measure(
       "exec.alu.jit",
       () => {
         const r0 = env.k.call(jited.bpfFunc, [env.scratch, 8n], { comm: "bench" });
@@ -296,6 +300,22 @@ async function measureAlu(ctx: BenchContext, env: DiffEnv, size: (k: keyof typeo
         unit: perSecond("BPF insns"),
         baseline: "exec.alu.interp",
         note: `the same loop, ${(count / 1e6).toFixed(0)}M BPF instructions per run`,
+      },
+    );
+    // The same runs in A64 instructions, so that they compare with the raw
+    // Unicorn loop: A64 instructions of one iteration (loop head, slot 5, to
+    // the slot after the back branch) × iterations; setup and epilogue (a few
+    // dozen instructions per run) are left out.
+    const f = jited.subprogs[0];
+    const a64PerIter = f.offsets[ALU_LOOP_END] - f.offsets[ALU_LOOP_HEAD];
+    const a64PerBpf = (a64PerIter * iters) / count;
+    ctx.record(
+      "exec.alu.jit.a64",
+      jitRun.values.map((v) => v * a64PerBpf),
+      {
+        label: "JITed code, register-only loop, in A64 instructions",
+        unit: MIPS,
+        note: `${a64PerIter} A64 instructions per iteration for 13 BPF ones: the exec.alu.jit runs, converted`,
       },
     );
     // Both engines compute the same value for the same iteration count.
@@ -313,6 +333,7 @@ async function measureAlu(ctx: BenchContext, env: DiffEnv, size: (k: keyof typeo
 export const section: Section = {
   name: "jit",
   description: "runtime/jit: JIT throughput (BPF insns/s, programs/s) and JITed vs interpreted execution speed",
+  requires: ["baseline"],
   budgetSeconds: 60,
   repeats: 5,
   async run(ctx) {
