@@ -1,5 +1,6 @@
 import test from "ava";
-import { describeInsn } from "./detectors.js";
+import { Kernel } from "../../runtime/kernel/kernel.js";
+import { Detectors, describeInsn } from "./detectors.js";
 
 const sym = (a: bigint) => (a === 0x42000080n ? "bpf_trampoline_7+0x0/0x100" : undefined);
 
@@ -12,4 +13,39 @@ test("instructions at patch sites are described as a kernel developer reads them
   const b = (0x14000000 | 4) >>> 0;
   t.is(describeInsn(b, { pc: 0x1000n, symbolize: sym }), "b 0x1010");
   t.is(describeInsn(0xd4202000, { pc: 0x1000n, symbolize: sym }), ".inst 0xd4202000");
+});
+
+test("a text poke of freed BPF text is a use-after-free naming the freed allocation", (t) => {
+  const k = new Kernel({ cpus: 1 });
+  try {
+    const d = new Detectors(k);
+    const a = k.bpfText.alloc(128, "bpf_prog_0123456789abcdef_gone");
+    const live = k.bpfText.alloc(64, "bpf_prog_fedcba9876543210_live");
+    const poke = (addr: bigint) =>
+      d.onEvent({
+        kind: "poke",
+        t: 5n,
+        cpu: 0,
+        pid: 1,
+        addr,
+        old: 0xd503201f,
+        insn: 0xd503201f,
+        locked: true,
+        synced: true,
+        what: "test",
+      });
+    poke(live.addr + 4n);
+    t.is(d.violation, undefined, "a poke of live text is fine");
+    k.bpfText.free(a.addr);
+    poke(a.addr + 4n);
+    t.is(d.violation?.kind, "use-after-free");
+    t.regex(
+      d.violation?.message ?? "",
+      /^text poke of freed bpf_prog_0123456789abcdef_gone \(freed at \d+ ns\): nop → nop$/,
+    );
+    t.is(d.violation?.symbol, "bpf_prog_0123456789abcdef_gone+0x4/0x80 (freed)");
+    t.regex(d.violation?.details?.[0] ?? "", /KASAN: use-after-free in bpf_arch_text_poke/);
+  } finally {
+    k.close();
+  }
 });

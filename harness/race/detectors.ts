@@ -20,9 +20,13 @@
  *
  * The first violation wins; the runner stops the schedule at the next step.
  *
- * Simplification: reads of freed text are not instrumented (the text pool
- * stays mapped read-execute, as bpf_prog_pack keeps it; no code of a
- * trampoline reads its own text as data). Execution and writes fault.
+ *   poke of freed text (the kernel's read of the old instruction and its
+ *   write of the new one)                       use-after-free
+ *
+ * Simplification: reads of freed text by emulated code are not instrumented
+ * (the text pool stays mapped read-execute, as bpf_prog_pack keeps it; no
+ * code of a trampoline reads its own text as data). Execution and emulated
+ * writes fault; host-side pokes are checked here.
  */
 import { aarch64GetBranchOffset, aarch64InsnIsBOrBl, aarch64InsnIsNop } from "../../runtime/a64/decode.js";
 import type { Kernel } from "../../runtime/kernel/kernel.js";
@@ -149,6 +153,21 @@ export class Detectors {
     let list = this.pokes.get(ev.addr);
     if (!list) this.pokes.set(ev.addr, (list = []));
     list.push({ t: ev.t, cpu: ev.cpu, pid: ev.pid, old: ev.old, insn: ev.insn, locked: ev.locked, synced: ev.synced });
+    const freed = this.#freedAt(ev.addr);
+    if (freed) {
+      // The kernel reads the old instruction and writes the new one: both touch freed memory (KASAN territory).
+      const sym = this.#symbolize;
+      this.report({
+        kind: "use-after-free",
+        message: `text poke of freed ${freed.name} (freed at ${freed.freedAt} ns): ${describeInsn(ev.old, { pc: ev.addr, symbolize: sym })} → ${describeInsn(ev.insn, { pc: ev.addr, symbolize: sym })}`,
+        t: ev.t,
+        cpu: ev.cpu,
+        task: this.#taskName(ev.pid),
+        pc: ev.addr,
+        symbol: sym(ev.addr) ?? ev.what,
+        details: [`BUG: KASAN: use-after-free in bpf_arch_text_poke: read and write of 4 bytes at ${hex(ev.addr)}`],
+      });
+    }
     if (!ev.locked) {
       const sym = this.#symbolize;
       this.report({
