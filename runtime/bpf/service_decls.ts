@@ -63,10 +63,23 @@ export const BPF_HELPER_SERVICES: readonly ServiceDecl[] = [
   helper(173, "bpf_get_func_ip_tracing", "unsigned long long bpf_get_func_ip_tracing(void *ctx)"),
 ];
 
+function kfunc(n: number, name: string, proto: string): ServiceDecl {
+  return { nr: KFUNC_SERVICE_BASE + n, name, proto };
+}
+
 /**
- * kfuncs implemented in TypeScript, numbered from KFUNC_SERVICE_BASE.
- * bpf_throw (kernel/bpf/helpers.c) is runtime/bpf/exceptions/bpf_throw.ts.
+ * kfuncs implemented in TypeScript, numbered from KFUNC_SERVICE_BASE, with
+ * kernel/bpf/helpers.c's prototypes (parameter names matter: the verifier
+ * recognises an irq flag by its `__irq_flag` suffix in BTF). bpf_throw is
+ * runtime/bpf/exceptions/bpf_throw.ts; the region kfuncs act on the calling
+ * task (runtime/kernel/services/core.ts).
  */
 export const BPF_KFUNC_SERVICES: readonly ServiceDecl[] = [
-  { nr: KFUNC_SERVICE_BASE + 0, name: "bpf_throw", proto: "void bpf_throw(u64 cookie)" },
+  kfunc(0, "bpf_throw", "void bpf_throw(u64 cookie)"),
+  kfunc(1, "bpf_rcu_read_lock", "void bpf_rcu_read_lock(void)"),
+  kfunc(2, "bpf_rcu_read_unlock", "void bpf_rcu_read_unlock(void)"),
+  kfunc(3, "bpf_preempt_disable", "void bpf_preempt_disable(void)"),
+  kfunc(4, "bpf_preempt_enable", "void bpf_preempt_enable(void)"),
+  kfunc(5, "bpf_local_irq_save", "void bpf_local_irq_save(unsigned long *flags__irq_flag)"),
+  kfunc(6, "bpf_local_irq_restore", "void bpf_local_irq_restore(unsigned long *flags__irq_flag)"),
 ];

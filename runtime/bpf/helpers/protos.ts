@@ -7,13 +7,18 @@
  *   ret_type                      arg types (R1..R5)
  *   map_lookup_elem  map_value_or_null   const_map_ptr, ptr_to_map_key
  *   map_update_elem  integer             const_map_ptr, ptr_to_map_key, ptr_to_map_value, anything
+ *   spin_lock        void                ptr_to_spin_lock
+ *   loop             integer             anything, ptr_to_func, ptr_to_stack_or_null, anything
+ *   timer_set_cb     integer (GPL)       ptr_to_timer, ptr_to_func
  *   ...
  *
  * Simplification: MEM_RDONLY/MEM_UNINIT flags, btf_id arguments and the
  * rarely used argument kinds are folded into the few kinds the verifier
- * model distinguishes (verifier/helper_call.ts).
+ * model distinguishes (verifier/calls.ts).
  */
 import {
+  BPF_FUNC_NAMES,
+  BPF_FUNC_loop,
   BPF_FUNC_get_func_arg,
   BPF_FUNC_get_func_arg_cnt,
   BPF_FUNC_get_func_ip,
@@ -56,8 +61,13 @@ export type HelperArg =
   | "ptr_to_ctx"
   /** A pointer to 8 writable bytes (bpf_get_func_arg's value, get_func_ret's). */
   | "ptr_to_long"
+  /** A callback: a static subprogram's address (ld_imm64 BPF_PSEUDO_FUNC). */
   | "ptr_to_func"
-  | "ptr_to_stack_or_null";
+  | "ptr_to_stack_or_null"
+  /** ARG_PTR_TO_SPIN_LOCK: the `struct bpf_spin_lock` of a map value. */
+  | "ptr_to_spin_lock"
+  /** ARG_PTR_TO_TIMER: the `struct bpf_timer` of a map value. */
+  | "ptr_to_timer";
 
 /** enum bpf_return_type, folded. */
 export type HelperRet = "integer" | "void" | "map_value_or_null";
@@ -75,6 +85,21 @@ function proto(id: number, ret: HelperRet, args: HelperArg[], gplOnly = false): 
   return { id, ret, args, gplOnly };
 }
 
+/** A helper id by its uapi name (the func_ids.ts table), for helpers without a BPF_FUNC_ constant there. */
+export function helperId(name: string): number {
+  const id = BPF_FUNC_NAMES.indexOf(name);
+  if (id < 0) throw new Error(`no BPF helper named bpf_${name}`);
+  return id;
+}
+
+/** Helper ids of bpf_spin_lock, bpf_spin_unlock and bpf_timer_set_callback. */
+export const BPF_FUNC_spin_lock = helperId("spin_lock");
+export const BPF_FUNC_spin_unlock = helperId("spin_unlock");
+export const BPF_FUNC_timer_set_callback = helperId("timer_set_callback");
+
+/** BPF_MAX_LOOPS (include/linux/bpf.h): bpf_loop's largest nr_loops. */
+export const BPF_MAX_LOOPS = 8 * 1024 * 1024;
+
 const BASE: readonly HelperProto[] = [
   proto(BPF_FUNC_map_lookup_elem, "map_value_or_null", ["const_map_ptr", "ptr_to_map_key"]),
   proto(BPF_FUNC_map_update_elem, "integer", ["const_map_ptr", "ptr_to_map_key", "ptr_to_map_value", "anything"]),
@@ -87,6 +112,11 @@ const BASE: readonly HelperProto[] = [
   proto(BPF_FUNC_probe_read_kernel, "integer", ["ptr_to_uninit_mem", "const_size_or_zero", "anything"], true),
   proto(115, "integer", ["ptr_to_uninit_mem", "const_size_or_zero", "anything"], true),
   proto(125, "integer", []),
+  // bpf_base_func_proto() for bpf_capable programs.
+  proto(BPF_FUNC_spin_lock, "void", ["ptr_to_spin_lock"]),
+  proto(BPF_FUNC_spin_unlock, "void", ["ptr_to_spin_lock"]),
+  proto(BPF_FUNC_loop, "integer", ["anything", "ptr_to_func", "ptr_to_stack_or_null", "anything"]),
+  proto(BPF_FUNC_timer_set_callback, "integer", ["ptr_to_timer", "ptr_to_func"], true),
 ];
 
 const CURRENT: readonly HelperProto[] = [proto(14, "integer", [])];

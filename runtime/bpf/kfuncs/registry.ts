@@ -9,8 +9,9 @@
  *   name ──BTF objects (vmlinux = 1, modules)──► (btf obj, FUNC id, FUNC_PROTO)
  *   name ──kallsyms──► address the JIT calls
  *
- * Defaults: the bpf_testmod kfuncs of the simulated kernel and bpf_throw
- * (a TypeScript service, see service_decls.ts and runtime/bpf/exceptions).
+ * Defaults: the bpf_testmod kfuncs of the simulated kernel, bpf_throw
+ * (a TypeScript service, see service_decls.ts and runtime/bpf/exceptions)
+ * and the RCU / preemption / IRQ region kfuncs (TypeScript services too).
  */
 import { EEXIST, ENOENT } from "../../errno.js";
 import { BpfError } from "../../errors.js";
@@ -105,11 +106,28 @@ export const GENERIC_KFUNCS: readonly KfuncDef[] = [
   },
 ];
 
+/**
+ * The region kfuncs of kernel/bpf/helpers.c's common_kfunc_set (registered
+ * for every program type, BPF_PROG_TYPE_UNSPEC): RCU read-side sections,
+ * preemption and local IRQ control. The verifier tracks the regions they
+ * open (runtime/bpf/verifier/regions.ts); the simulated kernel runs them on
+ * the calling task (runtime/kernel/services/core.ts).
+ */
+export const COMMON_KFUNCS: readonly KfuncDef[] = [
+  { name: "bpf_rcu_read_lock" },
+  { name: "bpf_rcu_read_unlock" },
+  { name: "bpf_preempt_disable" },
+  { name: "bpf_preempt_enable" },
+  { name: "bpf_local_irq_save" },
+  { name: "bpf_local_irq_restore" },
+];
+
 /** A registry with the default sets. */
 export function defaultKfuncRegistry(): KfuncRegistry {
   const r = new KfuncRegistry();
   r.register(...BPF_TESTMOD_KFUNCS);
   r.register(...GENERIC_KFUNCS);
+  r.register(...COMMON_KFUNCS);
   return r;
 }
 

@@ -20,14 +20,26 @@
  */
 import { E2BIG, EINVAL, EACCES } from "../../errno.js";
 import type { Btf } from "../btf/btf.js";
-import { funcIdName, __BPF_FUNC_MAX_ID, BPF_FUNC_get_func_ip, BPF_FUNC_tail_call } from "../func_ids.js";
-import { helperProto, type HelperArg } from "../helpers/protos.js";
+import { funcIdName, __BPF_FUNC_MAX_ID, BPF_FUNC_get_func_ip, BPF_FUNC_loop, BPF_FUNC_tail_call } from "../func_ids.js";
+import { BPF_FUNC_spin_lock, BPF_FUNC_timer_set_callback, helperProto, type HelperArg } from "../helpers/protos.js";
 import type { Insn } from "../insn.js";
 import { MAX_BPF_FUNC_REG_ARGS, MAX_CALL_FRAMES } from "../opcodes.js";
 import { BPF_MAP_TYPE_PROG_ARRAY, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, BPF_TRACE_FEXIT } from "../object/uapi.js";
-import { checkSrc, clobberCallerSaved, newId, regs, reject, setReg, type Checker } from "./checker.js";
+import { checkSrc, clobberCallerSaved, newId, pushCurrent, regs, reject, setReg, type Checker } from "./checker.js";
 import { btfIdPointer } from "./ctx_access.js";
+import {
+  asyncCallbackReturn,
+  callbackExit,
+  callbackSubprog,
+  pushLoopCallback,
+  pushTimerCallback,
+} from "./callbacks.js";
+import type { SubprogInfo, VerifierKfunc } from "./env.js";
 import { checkBpfThrow } from "./exceptions.js";
+import { isKfuncArgIrqFlag, processIrqFlag, processRegionKfunc } from "./regions.js";
+import { checkResourceLeak } from "./resources.js";
+import { processTimerFunc } from "./map_fields.js";
+import { processSpinLock } from "./spin_lock.js";
 import { checkStackBounds, stackFrame, stackRead, stackWrite } from "./mem.js";
 import { checkKfuncStackArgs, forgetOutgoingStackArgs, transferStackArgs } from "./stack_args.js";
 import { NOT_INIT, pointer, regTypeStr, UNKNOWN_SCALAR, type RegState, type VerifierMap } from "./reg_state.js";
@@ -36,6 +48,8 @@ import { curFrame, newFuncState } from "./state.js";
 /** What check_helper_call learned from the arguments (struct bpf_call_arg_meta). */
 interface CallMeta {
   map?: VerifierMap;
+  /** ARG_PTR_TO_FUNC: the callback (meta->subprogno). */
+  callback?: SubprogInfo;
 }
 
 const MEM_TYPES = "fp, pkt, pkt_meta, map_key, map_value, mem";
@@ -132,6 +146,16 @@ function checkHelperArg(c: Checker, i: number, kinds: readonly HelperArg[], meta
       return;
     case "ptr_to_func":
       if (r.type !== "func") typeMismatch(c, regno, r, "func");
+      meta.callback = callbackSubprog(c, r);
+      return;
+    case "ptr_to_spin_lock":
+      if (r.type !== "map_value" || r.maybeNull) typeMismatch(c, regno, r, "map_value, ptr_");
+      processSpinLock(c, regno, c.insns[c.insnIdx].imm === BPF_FUNC_spin_lock);
+      return;
+    case "ptr_to_timer":
+      if (r.type !== "map_value" || r.maybeNull) typeMismatch(c, regno, r, "map_value");
+      processTimerFunc(c, regno);
+      meta.map = r.map;
       return;
     case "ptr_to_stack_or_null":
       if (r.type === "scalar" && r.value === 0n) return;
@@ -164,8 +188,11 @@ export function checkHelperCall(c: Checker, insn: Insn): void {
   }
   const meta: CallMeta = {};
   for (let i = 0; i < proto.args.length; i++) checkHelperArg(c, i, proto.args, meta);
-  checkMapFunc(c, meta.map, id);
+  if (id !== BPF_FUNC_timer_set_callback) checkMapFunc(c, meta.map, id);
   if (meta.map) c.usedMaps.add(meta.map.fd);
+  if (id === BPF_FUNC_tail_call) checkResourceLeak(c, { exceptionExit: false, checkLock: true, prefix: "tail_call" });
+  if (id === BPF_FUNC_loop && meta.callback) pushLoopCallback(c, meta.callback);
+  if (id === BPF_FUNC_timer_set_callback && meta.callback && meta.map) pushTimerCallback(c, meta.callback, meta.map);
   if (id === BPF_FUNC_get_func_ip) c.callGetFuncIp = true;
   clobberCallerSaved(c);
   forgetOutgoingStackArgs(c);
@@ -187,23 +214,32 @@ function isScalarBtf(btf: Btf, id: number): boolean {
   return t.kind === "int" || t.kind === "enum" || t.kind === "enum64" || t.kind === "float";
 }
 
+/** check_kfunc_args(): R1-R5 against the kfunc's BTF (scalars; irq flags, regions.ts). */
+function checkKfuncArgs(c: Checker, k: VerifierKfunc): void {
+  k.proto.params.slice(0, MAX_BPF_FUNC_REG_ARGS).forEach((p, i) => {
+    const regno = i + 1;
+    const r = checkSrc(c, regno);
+    if (isScalarBtf(k.btf, p.type)) {
+      if (r.type !== "scalar") reject(c, `R${regno} is not a scalar`, EINVAL);
+    } else if (isKfuncArgIrqFlag(p.name)) {
+      processIrqFlag(c, k, i);
+    }
+  });
+}
+
 /** check_kfunc_call(). Returns true when the call does not return (bpf_throw). */
 export function checkKfuncCall(c: Checker, insn: Insn): boolean {
   const k = c.input.kfunc?.(insn.imm, insn.off);
   if (!k) reject(c, `kernel btf_id ${insn.imm} is not a function`, EINVAL);
   if (!k.allowed) reject(c, `calling kernel function ${k.name} is not allowed`, EACCES);
   c.aux[c.insnIdx].kfunc = k;
-  const params = k.proto.params;
-  // Arguments 6..12 come from the outgoing stack-argument slots (stack_args.ts).
-  checkKfuncStackArgs(c, { name: k.name, btf: k.btf, params });
-  params.slice(0, MAX_BPF_FUNC_REG_ARGS).forEach((p, i) => {
-    const regno = i + 1;
-    const r = checkSrc(c, regno);
-    if (isScalarBtf(k.btf, p.type) && r.type !== "scalar") reject(c, `R${regno} is not a scalar`, EINVAL);
-  });
   if (k.flags?.sleepable && !c.input.sleepable) {
     reject(c, `program must be sleepable to call sleepable kfunc ${k.name}`, EACCES);
   }
+  // Arguments 6..12 come from the outgoing stack-argument slots (stack_args.ts).
+  checkKfuncStackArgs(c, { name: k.name, btf: k.btf, params: k.proto.params });
+  checkKfuncArgs(c, k);
+  processRegionKfunc(c, k);
   // The cookie is checked before the call clobbers R1 (check_kfunc_call, KF_bpf_throw).
   const isThrow = k.name === "bpf_throw";
   if (isThrow) checkBpfThrow(c, programRetRange(c));
@@ -217,8 +253,13 @@ export function checkKfuncCall(c: Checker, insn: Insn): boolean {
       setReg(c, 0, btfIdPointer(k.btf, pointee.id));
     } else setReg(c, 0, UNKNOWN_SCALAR);
   } else setReg(c, 0, UNKNOWN_SCALAR);
+  // bpf_throw: process_bpf_exit_full(exception_exit) — every frame is abandoned.
+  if (isThrow) checkResourceLeak(c, EXCEPTION_EXIT);
   return isThrow;
 }
+
+/** check_resource_leak() arguments of an exceptional exit (bpf_throw, or a call of a global that may throw). */
+const EXCEPTION_EXIT = { exceptionExit: true, checkLock: true, prefix: "bpf_throw" } as const;
 
 /** The BTF FUNC of the subprogram starting at `start` (from func_info). */
 function subprogFunc(c: Checker, start: number) {
@@ -244,20 +285,48 @@ function checkGlobalCallArgs(c: Checker, start: number): void {
   });
 }
 
-/** check_func_call(): a bpf-to-bpf call. Returns the next instruction. */
-export function checkFuncCall(c: Checker, insn: Insn): number {
+/**
+ * check_func_call() of a global function: not with a lock held, not one
+ * that may sleep from a non-sleepable context; its arguments against its
+ * BTF; then assumed valid. A callee that might throw also ends this path
+ * as an exceptional exit (the continuation is explored separately).
+ * Returns the next instruction, or undefined when the path ends.
+ */
+function checkGlobalCall(c: Checker, sp: SubprogInfo): number | undefined {
+  const idx = c.subprogs.indexOf(sp);
+  const res = c.cur.res;
+  if (res.activeLocks) {
+    reject(c, "global function calls are not allowed while holding a lock,\nuse static function instead", EINVAL);
+  }
+  const effects = c.effects[idx];
+  if (effects?.mightSleep && (res.activeRcuLocks || res.activePreemptLocks || res.activeIrqId || !c.input.sleepable)) {
+    reject(
+      c,
+      "global functions that may sleep are not allowed in non-sleepable context,\n" +
+        "i.e., in a RCU/IRQ/preempt-disabled section, or in\na non-sleepable BPF program context",
+      EINVAL,
+    );
+  }
+  checkGlobalCallArgs(c, sp.start);
+  c.log.line(`Func#${idx} ('${sp.name}') is global and assumed valid.`);
+  clobberCallerSaved(c);
+  forgetOutgoingStackArgs(c);
+  setReg(c, 0, UNKNOWN_SCALAR);
+  if (effects?.mightThrow) {
+    pushCurrent(c, c.insnIdx + 1);
+    checkResourceLeak(c, EXCEPTION_EXIT);
+    return undefined;
+  }
+  return c.insnIdx + 1;
+}
+
+/** check_func_call(): a bpf-to-bpf call. Returns the next instruction, or undefined when the path ends. */
+export function checkFuncCall(c: Checker, insn: Insn): number | undefined {
   const target = c.insnIdx + insn.imm + 1;
   const sp = c.subprogs.find((s) => s.start === target);
   if (!sp) reject(c, `call to invalid destination`, EINVAL);
   if (sp.isExceptionCb) reject(c, "cannot call exception cb directly", EINVAL);
-  if (sp.global) {
-    checkGlobalCallArgs(c, target);
-    c.log.line(`Func#${c.subprogs.indexOf(sp)} ('${sp.name}') is global and assumed valid.`);
-    clobberCallerSaved(c);
-    forgetOutgoingStackArgs(c);
-    setReg(c, 0, UNKNOWN_SCALAR);
-    return c.insnIdx + 1;
-  }
+  if (sp.global) return checkGlobalCall(c, sp);
   if (c.cur.frames.length >= MAX_CALL_FRAMES) {
     reject(c, `the call stack of ${c.cur.frames.length + 1} frames is too deep !`, E2BIG);
   }
@@ -311,6 +380,13 @@ function checkReturnCode(c: Checker): void {
  * undefined when the path ends (main program exit).
  */
 export function checkExit(c: Checker): number | undefined {
+  // process_bpf_exit_full(): resources first; locks and regions only when the program ends here.
+  checkResourceLeak(c, {
+    exceptionExit: false,
+    checkLock: c.cur.frames.length === 1,
+    prefix: "BPF_EXIT instruction in main prog",
+  });
+  if (c.cur.frames.length > 1 && curFrame(c.cur).inCallbackFn) return callbackExit(c, curFrame(c.cur));
   const r0 = checkSrc(c, 0);
   if (c.cur.frames.length > 1) {
     const callee = c.cur.frames.pop()!;
@@ -319,6 +395,7 @@ export function checkExit(c: Checker): number | undefined {
     setReg(c, 0, r0);
     return callee.callsite + 1;
   }
-  checkReturnCode(c);
+  if (curFrame(c.cur).inAsyncCallbackFn) asyncCallbackReturn(c, curFrame(c.cur));
+  else checkReturnCode(c);
   return undefined;
 }

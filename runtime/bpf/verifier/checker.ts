@@ -9,10 +9,11 @@
 import { EACCES, EINVAL } from "../../errno.js";
 import type { Insn } from "../insn.js";
 import { BPF_REG_FP, MAX_BPF_REG } from "../opcodes.js";
+import type { SubprogEffects } from "./effects.js";
 import type { SubprogInfo, VerifierInput, VerifierKfunc } from "./env.js";
 import type { VerifierLog } from "./log.js";
 import { NOT_INIT, written, type RegState } from "./reg_state.js";
-import { curFrame, type VerifierState } from "./state.js";
+import { cloneState, curFrame, type VerifierState } from "./state.js";
 
 /** A rejection: the message the log gets, the errno, the instruction. */
 export class Reject extends Error {
@@ -56,6 +57,17 @@ export interface Checker {
   readonly usedMaps: Set<number>;
   /** Registers written by the current instruction (log level 2). */
   scratched: Set<number>;
+  /** might_throw / might_sleep of each subprogram (effects.ts). */
+  readonly effects: readonly SubprogEffects[];
+  /** push_stack(): explore `state` from instruction `insn` later (set by do_check). */
+  pushBranch: (state: VerifierState, insn: number) => void;
+}
+
+/** push_stack() of a copy of the current state, to be explored from `insn`. */
+export function pushCurrent(c: Checker, insn: number): VerifierState {
+  const other = cloneState(c.cur);
+  c.pushBranch(other, insn);
+  return other;
 }
 
 /** Reject the program at the current instruction. */

@@ -41,10 +41,15 @@ import {
 } from "../opcodes.js";
 import { BPF_PROG_TYPE_SCHED_ACT, BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SOCKET_FILTER } from "../object/uapi.js";
 import { stackArgAccess } from "../stack_arg.js";
+import { BPF_FUNC_loop } from "../func_ids.js";
 import { checkAlu, checkCondJmp, checkEndian, refineBranch } from "./alu_jmp.js";
+import { isCallbackCallingHelper } from "./callbacks.js";
 import { checkExit, checkFuncCall, checkHelperCall, checkKfuncCall } from "./calls.js";
 import { checkDst, checkSrc, regs, reject, setReg, type Checker } from "./checker.js";
+import { checkMapProgCompatibility } from "./map_fields.js";
 import { checkMemAccess } from "./mem.js";
+import { checkResourceLeak } from "./resources.js";
+import { checkCallUnderLock } from "./spin_lock.js";
 import { checkStackArgRead, checkStackArgWrite } from "./stack_args.js";
 import { constScalar, formatReg, NOT_INIT, pointer, UNKNOWN_SCALAR, type RegState } from "./reg_state.js";
 import { cloneState, curFrame, statesEqual, updateBranchCounts, type SavedState, type VerifierState } from "./state.js";
@@ -68,6 +73,14 @@ export interface CheckStats {
   maxStatesPerInsn: number;
 }
 
+/** Helpers that call a BPF callback and come back to their call at its exit (calls_callback). */
+const CALLBACK_CALLING_HELPERS: readonly number[] = [BPF_FUNC_loop];
+
+/**
+ * Prune points: jump targets, the instructions after jumps and calls, and
+ * the callback-calling calls themselves (marked 2: a covering state there,
+ * even one still in progress, ends the path).
+ */
 function pruneTargets(insns: readonly Insn[]): Uint8Array {
   const p = new Uint8Array(insns.length + 1);
   for (let i = 0; i < insns.length; i++) {
@@ -80,6 +93,7 @@ function pruneTargets(insns: readonly Insn[]): Uint8Array {
       p[i + 1 + (info.width === 64 ? insn.off : insn.imm)] = 1;
     } else if (info.kind === "call") {
       p[i + 1] = 1;
+      if (isCallbackCallingHelper(insn, CALLBACK_CALLING_HELPERS)) p[i] = 2;
     } else if (info.kind === "ldimm64") {
       i++;
     }
@@ -100,7 +114,7 @@ export function formatState(state: VerifierState, only?: ReadonlySet<number>): s
     for (const [k, s] of [...f.stack.entries()].sort((a, b) => a[0] - b[0])) {
       const name = `fp${-(k + 1) * 8}`;
       if (s.kind === "spill") parts.push(`${name}=${formatReg(s.reg)}`);
-      else parts.push(`${name}=${s.kind === "zero" ? "00000000" : "mmmmmmmm"}`);
+      else parts.push(`${name}=${s.kind === "zero" ? "00000000" : s.kind === "irq_flag" ? "ffffffff" : "mmmmmmmm"}`);
     }
   }
   return parts.join(" ");
@@ -151,6 +165,7 @@ function checkLdImm64(c: Checker, insn: Insn, next: Insn): void {
       const map = c.input.map(insn.imm);
       if (!map) reject(c, `fd ${insn.imm} is not pointing to valid bpf_map`, EINVAL);
       c.usedMaps.add(map.fd);
+      checkMapProgCompatibility(c, map);
       if (insn.src === BPF_PSEUDO_MAP_FD) {
         setReg(c, insn.dst, pointer("map_ptr", { map }));
         return;
@@ -161,9 +176,13 @@ function checkLdImm64(c: Checker, insn: Insn, next: Insn): void {
       setReg(c, insn.dst, pointer("map_value", { map, off: next.imm }));
       return;
     }
-    case BPF_PSEUDO_FUNC:
-      setReg(c, insn.dst, pointer("func", { subprog: c.insnIdx + insn.imm + 1 }));
+    case BPF_PSEUDO_FUNC: {
+      const target = c.insnIdx + insn.imm + 1;
+      // check_ld_imm(): a callback must be a static function.
+      if (c.subprogs.find((s) => s.start === target)?.global) reject(c, "callback function not static", EINVAL);
+      setReg(c, insn.dst, pointer("func", { subprog: target }));
       return;
+    }
     case BPF_PSEUDO_BTF_ID:
       setReg(c, insn.dst, pointer("mem", { memSize: 8 }));
       return;
@@ -182,6 +201,9 @@ function checkLdAbs(c: Checker, insn: Insn): void {
   if (t !== BPF_PROG_TYPE_SCHED_CLS && t !== BPF_PROG_TYPE_SCHED_ACT && t !== BPF_PROG_TYPE_SOCKET_FILTER) {
     reject(c, "BPF_LD_[ABS|IND] instructions not allowed for this program type", EINVAL);
   }
+  checkSrc(c, 6);
+  // gen_ld_abs() may end the program at run time: nothing may be held (check_ld_abs).
+  checkResourceLeak(c, { exceptionExit: false, checkLock: true, prefix: "BPF_LD_[ABS|IND]" });
   if (regs(c)[6].type !== "ctx") reject(c, "at the time of BPF_LD_ABS|IND R6 != pointer to skb", EINVAL);
   if (opInfo(insn.code).kind === "ldpkt" && (opInfo(insn.code) as { indirect: boolean }).indirect)
     checkSrc(c, insn.src);
@@ -300,6 +322,7 @@ function step(c: Checker, pending: Pending[]): number | undefined {
       if (insn.dst !== 0 || (insn.src !== BPF_PSEUDO_KFUNC_CALL && insn.off !== 0)) {
         reject(c, "BPF_CALL uses reserved fields", EINVAL);
       }
+      checkCallUnderLock(c, insn);
       if (insn.src === BPF_PSEUDO_CALL) return checkFuncCall(c, insn);
       if (insn.src === BPF_PSEUDO_KFUNC_CALL) return checkKfuncCall(c, insn) ? undefined : i + 1;
       checkHelperCall(c, insn);
@@ -323,6 +346,10 @@ export function doCheck(c: Checker, start: number, init: VerifierState, stats: C
   const widened = new Set<number>();
   const pending: Pending[] = [];
   const last: { line?: string } = {};
+  c.pushBranch = (state, insn) => {
+    if (state.parent) state.parent.branches++;
+    pending.push({ state, insn, from: c.insnIdx });
+  };
   c.cur = init;
   c.insnIdx = start;
   c.log.line(`${start}: ${formatState(init)}`);
@@ -333,7 +360,7 @@ export function doCheck(c: Checker, start: number, init: VerifierState, stats: C
       let pruned = false;
       for (const s of list) {
         if (!statesEqual(s.state, c.cur)) continue;
-        if (s.branches > 0) {
+        if (s.branches > 0 && prune[i] !== 2) {
           // Still being explored (an ancestor on this path): an identical state is a
           // loop without progress, unless the loop head was widened (convergence).
           if (!statesEqual(s.state, c.cur, true)) continue;

@@ -82,6 +82,10 @@ export interface SubprogInfo {
   readonly global: boolean;
   /** Is an exception callback (exception_callback:<name> decl tag). */
   isExceptionCb: boolean;
+  /** is_cb: called back by the kernel (bpf_loop, timer or exception callback). */
+  isCb?: boolean;
+  /** is_async_cb: runs later, on its own (timer callback). */
+  isAsyncCb?: boolean;
   /** incoming_stack_arg_depth: bytes of stack arguments it takes (8 per argument past the fifth). */
   incomingStackArgDepth: number;
   /** stack_arg_depth: incoming_stack_arg_depth + the deepest outgoing stack arguments it writes. */

@@ -14,14 +14,15 @@
  *   bpf_throw(cookie)              seen_exception; without a callback the cookie is the
  *                                  program's return value: R1 checked like R0 at exit
  *   bpf_throw under a callback     "bpf_throw kfunc (insn %d) cannot be called from
- *                                  callback subprog %d" (the exception callback is one)
+ *                                  callback subprog %d" (the exception callback, bpf_loop
+ *                                  and timer callbacks)
  *   after the checks               no callback: append the hidden default one,
  *                                  `r0 = r1; exit` (runtime/bpf/exceptions/default_cb.ts)
  *
- * Simplifications: bpf_loop/timer callbacks, locks, RCU, preemption and
- * IRQ regions and references are not modelled by this verifier (see
- * ARCHITECTURE.md), so the rules that combine them with bpf_throw are not
- * either.
+ * bpf_throw with a lock held or inside an RCU, non-preemptible or
+ * IRQ-disabled region is refused by the resource checks of the exceptional
+ * exit (resources.ts, spin_lock.ts); under a bpf_loop or timer callback
+ * (callbacks.ts marks them is_cb) by checkThrowInCallback.
  */
 import { EACCES, EINVAL } from "../../errno.js";
 import type { Btf } from "../btf/btf.js";
@@ -132,7 +133,7 @@ export function checkThrowInCallback(
   walk: { idx: number; chain: readonly number[]; isThrow: (insn: Insn) => boolean },
 ): void {
   const { idx, chain } = walk;
-  const inCb = [...chain, idx].some((s) => subprogs[s].isExceptionCb);
+  const inCb = [...chain, idx].some((s) => subprogs[s].isExceptionCb || subprogs[s].isCb);
   if (!inCb) return;
   const start = subprogs[idx].start;
   const end = idx + 1 < subprogs.length ? subprogs[idx + 1].start : insns.length;

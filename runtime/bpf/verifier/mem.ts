@@ -6,9 +6,11 @@
  *   pointer type   reads                          writes
  *   fp             bounds [-512, 0); spills       bounds; 8-byte aligned register
  *                  keep pointers; uninit reads     stores are spills, others misc
- *                  are unknown (privileged)
+ *                  are unknown (privileged);       (an irq flag slot written over
+ *                  irq flag slots are not data     is no flag any more)
  *   ctx            per program type (ctx_access.ts), only at a fixed offset
- *   map_value      inside value_size              not into BPF_F_RDONLY_PROG maps
+ *   map_value      inside value_size, not on a    not into BPF_F_RDONLY_PROG maps
+ *                  bpf_spin_lock / bpf_timer
  *   pkt/pkt_meta   allowed (range not tracked)    tc: allowed
  *   ptr_<struct>   PROBE_MEM loads                "only read is supported"
  *   mem            inside its size                rdonly not tracked
@@ -24,6 +26,7 @@ import { MAX_BPF_STACK } from "../opcodes.js";
 import { BPF_F_RDONLY_PROG } from "../object/uapi.js";
 import { reject, type Checker } from "./checker.js";
 import { checkCtxAccess } from "./ctx_access.js";
+import { checkMapSpecialFields } from "./map_fields.js";
 import { constScalar, regTypeStr, UNKNOWN_SCALAR, type RegState } from "./reg_state.js";
 import type { FuncState, StackSlot } from "./state.js";
 
@@ -37,7 +40,8 @@ export function stackFrame(c: Checker, ptr: RegState): FuncState {
   return f;
 }
 
-function noteStackDepth(c: Checker, frame: FuncState, off: number): void {
+/** Grow the stack depth of the frame's function to cover `off`. */
+export function noteStackDepth(c: Checker, frame: FuncState, off: number): void {
   const sp = c.subprogs.find((s) => s.start === frame.subprogStart);
   if (sp && -off > sp.stackDepth) sp.stackDepth = Math.ceil(-off / 8) * 8;
 }
@@ -90,11 +94,21 @@ export function stackRead(c: Checker, frame: FuncState, off: number, size: numbe
       return constScalar((slot.reg.value >> shift) & ((1n << BigInt(size * 8)) - 1n));
     }
     if (slot?.kind === "zero") return constScalar(0n);
+    if (slot?.kind === "irq_flag") invalidStackRead(c, off, size);
     return UNKNOWN_SCALAR;
   }
   let allZero = true;
-  for (let k = first; k <= last; k++) if (frame.stack.get(k)?.kind !== "zero") allZero = false;
+  for (let k = first; k <= last; k++) {
+    const kind = frame.stack.get(k)?.kind;
+    if (kind === "irq_flag") invalidStackRead(c, off, size);
+    if (kind !== "zero") allZero = false;
+  }
   return allZero ? constScalar(0n) : UNKNOWN_SCALAR;
+}
+
+/** check_stack_read_fixed_off() on a special slot (an irq flag): not readable as data. */
+function invalidStackRead(c: Checker, off: number, size: number): never {
+  reject(c, `invalid read from stack off ${off}+0 size ${size}`);
 }
 
 /** A variable-offset stack write: every slot of the frame becomes unknown bytes. */
@@ -110,6 +124,7 @@ function checkMapValue(c: Checker, ptr: RegState, off: number, size: number, wri
   if (write && map.flags & BPF_F_RDONLY_PROG) {
     reject(c, `write into map forbidden, value_size=${map.valueSize} off=${off} size=${size}`);
   }
+  if (!ptr.varOff) checkMapSpecialFields(c, map, off, size);
 }
 
 /**

@@ -15,6 +15,8 @@
  * that its offset is variable. See ARCHITECTURE.md "Verifier".
  */
 
+import type { Btf } from "../btf/btf.js";
+
 /** enum bpf_reg_type, folded. */
 export type RegType =
   | "not_init"
@@ -40,6 +42,13 @@ export interface VerifierMap {
   readonly maxEntries: number;
   readonly flags: number;
   readonly name: string;
+  /**
+   * map->btf and btf_value_type_id when the map was created with BTF (its
+   * special fields — bpf_spin_lock, bpf_timer — come from them,
+   * btf_record.ts); undefined: a map without BTF.
+   */
+  readonly btf?: Btf;
+  readonly btfValueTypeId?: number;
 }
 
 /** struct bpf_reg_state. */

@@ -7,8 +7,9 @@
  *     ─► do_check: the main program from insn 0 (R1 = ctx), then every
  *        global function and the exception callback on its own (arguments
  *        from its BTF; the callback's prototype checked)
- *     ─► check_max_stack_depth (combined stack of a call chain ≤ 512; no
- *        bpf_throw under the exception callback)
+ *     ─► check_max_stack_depth (combined stack of a call chain ≤ 512,
+ *        sync callbacks counted on their caller's chain, async ones as roots;
+ *        no bpf_throw under a callback)
  *     ─► convert_ctx_accesses, do_misc_fixups (+ the hidden default
  *        exception callback when the program throws and names none)
  *
@@ -24,7 +25,7 @@
 import { EACCES, EINVAL } from "../../errno.js";
 import { formatInsnWithCode } from "../format.js";
 import type { Insn } from "../insn.js";
-import { BPF_COMPLEXITY_LIMIT_INSNS, BPF_PSEUDO_CALL, MAX_BPF_STACK, opInfo } from "../opcodes.js";
+import { BPF_COMPLEXITY_LIMIT_INSNS, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, MAX_BPF_STACK, opInfo } from "../opcodes.js";
 import { BPF_PROG_TYPE_EXT } from "../object/uapi.js";
 import { checkCfg, checkSubprogs, CfgError, ldImm64Halves } from "./cfg.js";
 import { Reject, type Checker, type InsnAux } from "./checker.js";
@@ -37,11 +38,12 @@ import {
   checkThrowInCallback,
   findExceptionCb,
 } from "./exceptions.js";
+import { subprogEffects } from "./effects.js";
 import { convertCtxAccesses, doMiscFixups, type Patchable } from "./fixups.js";
 import { BPF_LOG_LEVEL1, VerifierError, VerifierLog } from "./log.js";
 import { pointer, UNKNOWN_SCALAR } from "./reg_state.js";
 import { initSubprogStackArgs } from "./stack_args.js";
-import { newFuncState, type VerifierState } from "./state.js";
+import { newFuncState, newVerifierState, type VerifierState } from "./state.js";
 
 function subprogInfos(input: VerifierInput, starts: readonly number[]): SubprogInfo[] {
   return starts.map((start, i) => {
@@ -89,10 +91,14 @@ function globalEntryState(input: VerifierInput, sp: SubprogInfo): VerifierState 
   } else {
     frame.regs[1] = pointer("ctx");
   }
-  return { frames: [frame], parent: undefined };
+  return newVerifierState([frame]);
 }
 
-/** Static callees of each subprogram. */
+/**
+ * Static callees of each subprogram: bpf-to-bpf calls, and the callbacks
+ * whose address it takes unless they are async (those run on their own
+ * stack and are roots of their own).
+ */
 function callGraph(insns: VerifierInput["insns"], subprogs: SubprogInfo[]): number[][] {
   const idxOf = (start: number) => subprogs.findIndex((s) => s.start === start);
   return subprogs.map((sp, s) => {
@@ -100,8 +106,13 @@ function callGraph(insns: VerifierInput["insns"], subprogs: SubprogInfo[]): numb
     const out: number[] = [];
     for (let i = sp.start; i < end; i++) {
       const insn = insns[i];
-      if (opInfo(insn.code).kind === "call" && insn.src === BPF_PSEUDO_CALL) out.push(idxOf(i + 1 + insn.imm));
-      if (opInfo(insn.code).kind === "ldimm64") i++;
+      const kind = opInfo(insn.code).kind;
+      if (kind === "call" && insn.src === BPF_PSEUDO_CALL) out.push(idxOf(i + 1 + insn.imm));
+      if (kind === "ldimm64") {
+        const callee = insn.src === BPF_PSEUDO_FUNC ? idxOf(i + 1 + insn.imm) : -1;
+        if (callee >= 0 && !subprogs[callee].isAsyncCb) out.push(callee);
+        i++;
+      }
     }
     return out;
   });
@@ -128,7 +139,7 @@ function checkMaxStackDepth(c: Checker): void {
     }
   };
   subprogs.forEach((sp, s) => {
-    if (s === 0 || sp.global || sp.isExceptionCb) walk(s, 0, []);
+    if (s === 0 || sp.global || sp.isExceptionCb || sp.isAsyncCb) walk(s, 0, []);
   });
 }
 
@@ -170,7 +181,7 @@ export function bpfCheck(input: VerifierInput): VerifierResult {
       subprogs,
       aux,
       progType,
-      cur: { frames: [], parent: undefined },
+      cur: newVerifierState([]),
       insnIdx: 0,
       nextId: 0,
       callGetFuncIp: false,
@@ -178,10 +189,14 @@ export function bpfCheck(input: VerifierInput): VerifierResult {
       root: "main",
       usedMaps: new Set(),
       scratched: new Set(),
+      effects: subprogEffects(insns, subprogs, (x) => input.kfunc?.(x.imm, x.off)),
+      pushBranch: () => {
+        throw new Error("push_stack outside do_check");
+      },
     };
     const main = newFuncState(0, -1, 0);
     main.regs = mainEntryRegs();
-    doCheck(c, 0, { frames: [main], parent: undefined }, stats);
+    doCheck(c, 0, newVerifierState([main]), stats);
     for (const sp of subprogs) {
       if (sp.start === 0 || !(sp.global || sp.isExceptionCb)) continue;
       log.line(`Validating ${sp.name}() func#${subprogs.indexOf(sp)}...`);

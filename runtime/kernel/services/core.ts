@@ -1,7 +1,10 @@
 /**
  * Handlers of the core kernel services (table.ts, 0x01..0xff): printk,
  * kmalloc/kfree, sleeping, scheduling, mutexes, RCU read sides, migration
- * and preemption control, time, CPU id, nofault copies, WARN/BUG.
+ * and preemption control, time, CPU id, nofault copies, WARN/BUG; and the
+ * region kfuncs BPF programs call (kernel/bpf/helpers.c bpf_rcu_read_lock,
+ * bpf_preempt_disable, bpf_local_irq_save and their pairs, declared in
+ * runtime/bpf/service_decls.ts).
  *
  * Each handler is the C function of the same name; blocking ones return a
  * generator (see registry.ts). Misuse found here (unlocking a mutex one does
@@ -18,6 +21,7 @@ import { LockError, Mutex, mutexLock, mutexUnlock } from "../mutex.js";
 import { vsnprintf, type ArgReader } from "../printk.js";
 import type { Scheduler } from "../sched.js";
 import type { Slab } from "../slab.js";
+import type { KGen, Task } from "../task.js";
 import type { ServiceCall, ServiceFn } from "./registry.js";
 
 /** `struct mutex` objects by address; text_mutex is registered at boot. */
@@ -35,6 +39,48 @@ export class MutexTable {
     if (!m) this.#byAddr.set(addr, (m = new Mutex(`mutex@0x${addr.toString(16)}`, addr)));
     return m;
   }
+}
+
+/**
+ * PSR_I_BIT | PSR_F_BIT: the DAIF bits arm64's arch_local_irq_save() sets
+ * and returns in its flags when IRQs were already masked (0 when they were
+ * on, as in ordinary kernel context).
+ */
+export const IRQ_FLAGS_DISABLED = 0xc0n;
+const PSR_I_BIT = 0x80n;
+
+/** Tasks that run with local IRQs masked (by bpf_local_irq_save). */
+const irqsOff = new WeakSet<Task>();
+
+/** irqs_disabled() for `task`. */
+export function irqsDisabled(task: Task): boolean {
+  return irqsOff.has(task);
+}
+
+/**
+ * Mask or unmask local IRQs for `task`. The scheduler's tick is the timer
+ * IRQ and is only taken with preempt_count 0, so a masked section holds
+ * one preempt_count reference (simplification: the kernel keeps the mask
+ * in DAIF, not in preempt_count). Returns true when the task became
+ * preemptible again.
+ */
+function setIrqsOff(task: Task, off: boolean): boolean {
+  if (off === irqsOff.has(task)) return false;
+  if (off) {
+    irqsOff.add(task);
+    task.preemptCount++;
+    return false;
+  }
+  irqsOff.delete(task);
+  task.preemptCount--;
+  if (task.preemptCount > 0) return false;
+  task.preemptEnables++;
+  return true;
+}
+
+/** A preemption point (preempt_enable() reaching 0, IRQs unmasked): the tick may switch tasks here. */
+function* preemptionPoint(): KGen<void> {
+  yield { op: "yield", voluntary: false };
 }
 
 export interface CoreServiceDeps {
@@ -185,6 +231,36 @@ export function coreServices(d: CoreServiceDeps): Record<string, ServiceFn> {
         call.task.preemptCount -= v;
       }
       if (call.task.preemptCount === 0) call.task.preemptEnables++;
+    },
+    // kernel/bpf/helpers.c common_kfunc_set: RCU, preemption and IRQ regions of BPF programs.
+    bpf_rcu_read_lock: (call) => rcuReadLock(call.task),
+    bpf_rcu_read_unlock(call) {
+      try {
+        rcuReadUnlock(call.task);
+      } catch (err) {
+        serviceWarn(d, call, (err as Error).message);
+      }
+    },
+    bpf_preempt_disable(call) {
+      call.task.preemptCount++;
+    },
+    bpf_preempt_enable(call) {
+      if (call.task.preemptCount <= 0) {
+        serviceWarn(d, call, `preempt_count underflow in ${call.task}`);
+        return;
+      }
+      if (--call.task.preemptCount > 0) return;
+      call.task.preemptEnables++;
+      return preemptionPoint();
+    },
+    bpf_local_irq_save(call) {
+      const flags = call.args()[0];
+      d.memory.write64(flags, irqsOff.has(call.task) ? IRQ_FLAGS_DISABLED : 0n);
+      setIrqsOff(call.task, true);
+    },
+    bpf_local_irq_restore(call) {
+      const flags = d.memory.read64(call.args()[0]);
+      if (setIrqsOff(call.task, (flags & PSR_I_BIT) !== 0n)) return preemptionPoint();
     },
     ktime_get_ns: () => d.sched.now,
     raw_smp_processor_id: (call) => call.cpu.index,
