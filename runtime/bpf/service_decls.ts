@@ -59,8 +59,15 @@ export const BPF_HELPER_SERVICES: readonly ServiceDecl[] = [
     "bpf_probe_read_kernel_str",
     "unsigned long long bpf_probe_read_kernel_str(void *dst, unsigned int size, const void *unsafe_ptr)",
   ),
+  helper(93, "bpf_spin_lock", "unsigned long long bpf_spin_lock(struct bpf_spin_lock *lock)"),
+  helper(94, "bpf_spin_unlock", "unsigned long long bpf_spin_unlock(struct bpf_spin_lock *lock)"),
   helper(125, "bpf_ktime_get_boot_ns", "unsigned long long bpf_ktime_get_boot_ns(void)"),
   helper(173, "bpf_get_func_ip_tracing", "unsigned long long bpf_get_func_ip_tracing(void *ctx)"),
+  helper(
+    181,
+    "bpf_loop",
+    "unsigned long long bpf_loop(unsigned int nr_loops, void *callback_fn, void *callback_ctx, unsigned long long flags)",
+  ),
 ];
 
 function kfunc(n: number, name: string, proto: string): ServiceDecl {

@@ -14,6 +14,13 @@
  *   bpf_probe_read_kernel[_str](dst, n, p) copy_from_kernel_nofault; -EFAULT zeroes dst
  *   bpf_ktime_get_boot_ns()                the virtual clock
  *   bpf_get_func_ip_tracing(ctx)           ctx[-2] (normally inlined by the verifier)
+ *   bpf_spin_lock(lock) / _unlock(lock)    the u32 lock word: 0 free, 1 held; the holder
+ *                                          is not preemptible (one preempt_count reference
+ *                                          stands for local_irq_save + preempt_disable);
+ *                                          a waiter spins at preemption points (other
+ *                                          CPUs run), a lockup or an unlock of a free
+ *                                          lock is a kernel BUG (oops of the task)
+ *   bpf_loop(nr, cb, ctx, flags)           bpf_loop.ts: the callback as task calls
  *
  * Key and value pointers come from verified programs; an unmapped one is a
  * kernel bug and oopses the calling task (the registry turns the throw into
@@ -22,16 +29,42 @@
 import { EFAULT, EINVAL } from "../../errno.js";
 import type { PhysMemory } from "../../machine/memory.js";
 import type { BpfMap } from "../maps/map.js";
+import { bpfLoopService } from "./bpf_loop.js";
 
 /** The part of a service call a helper uses (runtime/kernel ServiceCall). */
 export interface HelperCall {
   readonly cpu: { readonly index: number };
-  readonly task: { readonly pid: number; readonly comm: string };
+  readonly task: {
+    readonly pid: number;
+    readonly comm: string;
+    /** preempt_count: > 0 means the task is not preemptible. */
+    preemptCount: number;
+    /** Incremented each time preempt_count drops to 0 (an RCU quiescent point). */
+    preemptEnables: number;
+  };
   args(): BigUint64Array;
 }
 
+/** What a helper that must wait or call back into BPF code asks the scheduler (a subset of SchedRequest). */
+export type HelperRequest =
+  /** A preemption point (voluntary: false), e.g. a spin. */
+  | { readonly op: "yield"; readonly voluntary: boolean }
+  /** Call `fn(args)` on the calling task (a BPF callback); resumes with its x0. */
+  | { readonly op: "call"; readonly fn: bigint; readonly args: readonly bigint[] };
+
+/** A helper that yields requests and returns its value (a kernel generator service). */
+export type HelperGen = Generator<HelperRequest, bigint | void, bigint | undefined>;
+
 /** A helper's implementation. */
-export type HelperFn = (call: HelperCall) => bigint | number | void;
+export type HelperFn = (call: HelperCall) => bigint | number | void | HelperGen;
+
+/** Spins on a held bpf_spin_lock before the lockup is reported as a kernel BUG. */
+export const SPIN_LOCKUP_SPINS = 1_000_000;
+
+/** A preemption point once preempt_count is back to 0 (preempt_enable(), local_irq_restore()). */
+function* preemptionPoint(): HelperGen {
+  yield { op: "yield", voluntary: false };
+}
 
 /** What bindBpfHelpers needs of the kernel (runtime/kernel Kernel satisfies it). */
 export interface HelperKernel {
@@ -178,6 +211,29 @@ export function bpfHelperFns(k: HelperKernel): Record<string, HelperFn> {
     bpf_probe_read_kernel: probeRead(false),
     bpf_probe_read_kernel_str: probeRead(true),
     bpf_get_func_ip_tracing: (call) => mem.read64(call.args()[0] - 16n),
+    *bpf_spin_lock(call) {
+      const lock = call.args()[0];
+      // __bpf_spin_lock_irqsave(): IRQs off and preemption off until the unlock.
+      call.task.preemptCount++;
+      for (let spins = 0; mem.read32(lock) !== 0; spins++) {
+        if (spins >= SPIN_LOCKUP_SPINS) {
+          throw new Error(`BUG: spinlock lockup suspected on CPU#${call.cpu.index}, lock 0x${lock.toString(16)}`);
+        }
+        yield { op: "yield", voluntary: false };
+      }
+      mem.write32(lock, 1);
+      return 0n;
+    },
+    bpf_spin_unlock(call) {
+      const lock = call.args()[0];
+      if (mem.read32(lock) === 0) throw new Error(`BUG: spinlock already unlocked, lock 0x${lock.toString(16)}`);
+      mem.write32(lock, 0);
+      if (call.task.preemptCount <= 0) throw new Error("bpf_spin_unlock: preempt_count underflow");
+      if (--call.task.preemptCount > 0) return 0n;
+      call.task.preemptEnables++;
+      return preemptionPoint();
+    },
+    bpf_loop: bpfLoopService,
   };
 }
 

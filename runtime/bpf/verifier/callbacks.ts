@@ -64,6 +64,7 @@ export function pushLoopCallback(c: Checker, sp: SubprogInfo): void {
   }
   sp.isCb = true;
   const st = cloneState(c.cur);
+  st.callbackUnrollDepth++;
   const stCaller = curFrame(st);
   stCaller.callbackDepth = depth + 1;
   const callee = newFuncState(st.frames.length, c.insnIdx, sp.start);

@@ -149,7 +149,7 @@ function checkHelperArg(c: Checker, i: number, kinds: readonly HelperArg[], meta
       meta.callback = callbackSubprog(c, r);
       return;
     case "ptr_to_spin_lock":
-      if (r.type !== "map_value" || r.maybeNull) typeMismatch(c, regno, r, "map_value, ptr_");
+      if (r.type !== "map_value" || r.maybeNull) typeMismatch(c, regno, r, "map_value, alloc_ptr_");
       processSpinLock(c, regno, c.insns[c.insnIdx].imm === BPF_FUNC_spin_lock);
       return;
     case "ptr_to_timer":

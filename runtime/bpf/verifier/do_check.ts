@@ -364,6 +364,7 @@ export function doCheck(c: Checker, start: number, init: VerifierState, stats: C
           // Still being explored (an ancestor on this path): an identical state is a
           // loop without progress, unless the loop head was widened (convergence).
           if (!statesEqual(s.state, c.cur, true)) continue;
+          if (s.state.callbackUnrollDepth !== c.cur.callbackUnrollDepth) continue;
           if (!widened.has(i)) {
             sourceLine(c, i, last);
             reject(c, `infinite loop detected at insn ${i}`, EINVAL);

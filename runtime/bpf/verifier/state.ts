@@ -64,11 +64,17 @@ export interface VerifierState {
   parent: SavedState | undefined;
   /** References, locks and regions held (immutable, shared by clones). */
   res: ResourceState;
+  /**
+   * callback_unroll_depth: bpf_loop iterations entered on this path; two
+   * states that differ in it are different iterations, not a loop without
+   * progress.
+   */
+  callbackUnrollDepth: number;
 }
 
 /** A state with `frames` and nothing held. */
 export function newVerifierState(frames: FuncState[]): VerifierState {
-  return { frames, parent: undefined, res: NO_RESOURCES };
+  return { frames, parent: undefined, res: NO_RESOURCES, callbackUnrollDepth: 0 };
 }
 
 /** An explored state kept at a prune point (struct bpf_verifier_state_list). */
@@ -99,7 +105,7 @@ function cloneFunc(f: FuncState): FuncState {
 
 /** copy_verifier_state(). */
 export function cloneState(s: VerifierState): VerifierState {
-  return { frames: s.frames.map(cloneFunc), parent: s.parent, res: s.res };
+  return { frames: s.frames.map(cloneFunc), parent: s.parent, res: s.res, callbackUnrollDepth: s.callbackUnrollDepth };
 }
 
 /** The current frame. */
