@@ -79,7 +79,8 @@ function kfunc(n: number, name: string, proto: string): ServiceDecl {
  * kernel/bpf/helpers.c's prototypes (parameter names matter: the verifier
  * recognises an irq flag by its `__irq_flag` suffix in BTF). bpf_throw is
  * runtime/bpf/exceptions/bpf_throw.ts; the region kfuncs act on the calling
- * task (runtime/kernel/services/core.ts).
+ * task and the object kfuncs allocate from the kernel's slab
+ * (runtime/kernel/services/core.ts).
  */
 export const BPF_KFUNC_SERVICES: readonly ServiceDecl[] = [
   kfunc(0, "bpf_throw", "void bpf_throw(u64 cookie)"),
@@ -89,4 +90,6 @@ export const BPF_KFUNC_SERVICES: readonly ServiceDecl[] = [
   kfunc(4, "bpf_preempt_enable", "void bpf_preempt_enable(void)"),
   kfunc(5, "bpf_local_irq_save", "void bpf_local_irq_save(unsigned long *flags__irq_flag)"),
   kfunc(6, "bpf_local_irq_restore", "void bpf_local_irq_restore(unsigned long *flags__irq_flag)"),
+  kfunc(7, "bpf_obj_new_impl", "void *bpf_obj_new_impl(u64 local_type_id__k, void *meta__ign)"),
+  kfunc(8, "bpf_obj_drop_impl", "void bpf_obj_drop_impl(void *p__alloc, void *meta__ign)"),
 ];

@@ -34,6 +34,10 @@ export interface KfuncDef {
   readonly destructive?: boolean;
   /** KF_RET_NULL. */
   readonly retNull?: boolean;
+  /** KF_ACQUIRE: returns a reference the program must release. */
+  readonly acquire?: boolean;
+  /** KF_RELEASE: releases the reference its argument carries. */
+  readonly release?: boolean;
   /** Program types that may call it (the kfunc set's hook); undefined: all. */
   readonly progTypes?: readonly number[];
 }
@@ -89,21 +93,24 @@ export const BPF_TESTMOD_KFUNCS: readonly KfuncDef[] = [
 
 /**
  * The part of kernel/bpf/helpers.c generic_kfunc_set this runtime
- * implements: bpf_throw, for the program types kfunc_init() registers the
- * set for (tracing, sched_cls, xdp, struct_ops, syscall; an extension
- * program counts as its target's type).
+ * implements: bpf_throw and the allocated-object kfuncs bpf_obj_new_impl
+ * (KF_ACQUIRE | KF_RET_NULL) and bpf_obj_drop_impl (KF_RELEASE), for the
+ * program types kfunc_init() registers the set for (tracing, sched_cls,
+ * xdp, struct_ops, syscall; an extension program counts as its target's
+ * type).
  */
+const GENERIC_PROG_TYPES: readonly number[] = [
+  BPF_PROG_TYPE_TRACING,
+  BPF_PROG_TYPE_SCHED_CLS,
+  BPF_PROG_TYPE_XDP,
+  BPF_PROG_TYPE_STRUCT_OPS,
+  BPF_PROG_TYPE_SYSCALL,
+];
+
 export const GENERIC_KFUNCS: readonly KfuncDef[] = [
-  {
-    name: "bpf_throw",
-    progTypes: [
-      BPF_PROG_TYPE_TRACING,
-      BPF_PROG_TYPE_SCHED_CLS,
-      BPF_PROG_TYPE_XDP,
-      BPF_PROG_TYPE_STRUCT_OPS,
-      BPF_PROG_TYPE_SYSCALL,
-    ],
-  },
+  { name: "bpf_throw", progTypes: GENERIC_PROG_TYPES },
+  { name: "bpf_obj_new_impl", acquire: true, retNull: true, progTypes: GENERIC_PROG_TYPES },
+  { name: "bpf_obj_drop_impl", release: true, progTypes: GENERIC_PROG_TYPES },
 ];
 
 /**

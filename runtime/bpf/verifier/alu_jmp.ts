@@ -35,6 +35,7 @@ import {
   type OpInfo,
 } from "../opcodes.js";
 import { checkDst, checkSrc, regs, reject, setReg, type Checker } from "./checker.js";
+import { releaseOnNull } from "./references.js";
 import { constScalar, isPointer, regTypeStr, UNKNOWN_SCALAR, type RegState } from "./reg_state.js";
 import type { VerifierState } from "./state.js";
 
@@ -175,6 +176,7 @@ export function isBranchTaken(info: JcondInfo, dst: RegState, src: RegState): bo
 
 /** mark_ptr_or_null_regs(): every register and spill carrying pointer `id` becomes NULL or non-NULL. */
 export function markPtrOrNull(state: VerifierState, id: number, isNull: boolean): void {
+  if (isNull) releaseOnNull(state, id);
   const fix = (r: RegState): RegState => {
     if (!r.maybeNull || r.id !== id) return r;
     return isNull ? constScalar(0n) : { ...r, maybeNull: false };

@@ -36,6 +36,14 @@ import {
 } from "./callbacks.js";
 import type { SubprogInfo, VerifierKfunc } from "./env.js";
 import { checkBpfThrow } from "./exceptions.js";
+import {
+  checkObjDropArgs,
+  checkObjNewArgs,
+  KF_bpf_obj_drop_impl,
+  KF_bpf_obj_new_impl,
+  markObjNewResult,
+  releaseReference,
+} from "./references.js";
 import { isKfuncArgIrqFlag, processIrqFlag, processRegionKfunc } from "./regions.js";
 import { checkResourceLeak } from "./resources.js";
 import { processTimerFunc } from "./map_fields.js";
@@ -239,6 +247,8 @@ export function checkKfuncCall(c: Checker, insn: Insn): boolean {
   // Arguments 6..12 come from the outgoing stack-argument slots (stack_args.ts).
   checkKfuncStackArgs(c, { name: k.name, btf: k.btf, params: k.proto.params });
   checkKfuncArgs(c, k);
+  const objType = k.name === KF_bpf_obj_new_impl ? checkObjNewArgs(c) : undefined;
+  if (k.name === KF_bpf_obj_drop_impl) releaseReference(c, k, checkObjDropArgs(c));
   processRegionKfunc(c, k);
   // The cookie is checked before the call clobbers R1 (check_kfunc_call, KF_bpf_throw).
   const isThrow = k.name === "bpf_throw";
@@ -246,7 +256,8 @@ export function checkKfuncCall(c: Checker, insn: Insn): boolean {
   clobberCallerSaved(c);
   forgetOutgoingStackArgs(c);
   const ret = k.btf.resolved(k.proto.returnType);
-  if (ret.kind === "void") setReg(c, 0, NOT_INIT);
+  if (objType !== undefined) markObjNewResult(c, objType);
+  else if (ret.kind === "void") setReg(c, 0, NOT_INIT);
   else if (ret.kind === "ptr") {
     const pointee = k.btf.resolved(ret.type);
     if (pointee.kind === "struct" || pointee.kind === "union") {

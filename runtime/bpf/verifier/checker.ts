@@ -35,6 +35,10 @@ export interface InsnAux {
   probeMem?: boolean;
   /** A kfunc call: what it resolved to. */
   kfunc?: VerifierKfunc;
+  /** bpf_obj_new_impl: the object's size (insn_aux->obj_new_size, passed in R1 after the rewrite). */
+  objNewSize?: number;
+  /** bpf_obj_drop_impl: gets the struct meta in R2 after the rewrite. */
+  objDrop?: boolean;
 }
 
 /** One verification. */

@@ -13,6 +13,7 @@
  *                  bpf_spin_lock / bpf_timer
  *   pkt/pkt_meta   allowed (range not tracked)    tc: allowed
  *   ptr_<struct>   PROBE_MEM loads                "only read is supported"
+ *   (alloc)        inside the object              inside the object (bpf_obj_new)
  *   mem            inside its size                rdonly not tracked
  *   scalar, _or_null, map_ptr, pkt_end, func: "R%d invalid mem access '%s'"
  *
@@ -191,6 +192,13 @@ export function checkMemAccess(
       if (access.atomic) reject(c, `BPF_ATOMIC stores into R${regno} pkt is not allowed`);
       return UNKNOWN_SCALAR;
     case "btf_id":
+      if (ptr.alloc) {
+        // MEM_ALLOC: the program's own object, read and written within its size.
+        if (!ptr.varOff && (off < 0 || off + size > (ptr.memSize ?? 0))) {
+          reject(c, `access beyond struct ${ptr.btfName ?? ""} at off ${off} size ${size}`);
+        }
+        return UNKNOWN_SCALAR;
+      }
       if (write || access.atomic) reject(c, "only read is supported", EACCES);
       if (!ptr.varOff && ptr.memSize !== undefined && (off < 0 || off + size > ptr.memSize)) {
         if (ptr.flexOff === undefined || off < ptr.flexOff) {

@@ -74,6 +74,10 @@ export interface RegState {
   readonly flexOff?: number;
   /** func: the subprogram's first instruction. */
   readonly subprog?: number;
+  /** ref_obj_id: the reference this pointer carries (resources.ts), 0/undefined for none. */
+  readonly refObjId?: number;
+  /** btf_id: MEM_ALLOC, an object the program allocated (bpf_obj_new): writable within its size. */
+  readonly alloc?: boolean;
   /** Written since the last state print (the "_w" suffix in logs). */
   readonly written?: boolean;
 }
@@ -146,8 +150,14 @@ export function formatReg(r: RegState): string {
     }
     case "mem":
       return `${regTypeStr(r)}(${r.id ? `id=${r.id},` : ""}sz=${r.memSize ?? 0})`;
-    default:
-      return `${regTypeStr(r)}(${r.off ? `off=${r.off}` : ""})`;
+    default: {
+      const parts = [
+        r.id ? `id=${r.id}` : "",
+        r.refObjId ? `ref_obj_id=${r.refObjId}` : "",
+        r.off ? `off=${r.off}` : "",
+      ];
+      return `${r.alloc ? "alloc_" : ""}${regTypeStr(r)}(${parts.filter(Boolean).join(",")})`;
+    }
   }
 }
 
@@ -169,6 +179,7 @@ export function regSafe(old: RegState, cur: RegState): boolean {
   if (cur.varOff && !old.varOff) return false;
   if (old.map !== cur.map || old.frameno !== cur.frameno) return false;
   if (old.btfName !== cur.btfName || old.memSize !== cur.memSize || old.subprog !== cur.subprog) return false;
+  if (old.alloc !== cur.alloc || !old.refObjId !== !cur.refObjId) return false;
   return true;
 }
 
@@ -184,6 +195,8 @@ export function regEqual(a: RegState, b: RegState): boolean {
     a.frameno === b.frameno &&
     a.btfName === b.btfName &&
     a.memSize === b.memSize &&
-    a.subprog === b.subprog
+    a.subprog === b.subprog &&
+    a.alloc === b.alloc &&
+    a.refObjId === b.refObjId
   );
 }

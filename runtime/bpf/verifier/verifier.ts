@@ -41,6 +41,7 @@ import {
 import { subprogEffects } from "./effects.js";
 import { convertCtxAccesses, doMiscFixups, type Patchable } from "./fixups.js";
 import { BPF_LOG_LEVEL1, VerifierError, VerifierLog } from "./log.js";
+import { fixupObjKfuncCalls } from "./references.js";
 import { pointer, UNKNOWN_SCALAR } from "./reg_state.js";
 import { initSubprogStackArgs } from "./stack_args.js";
 import { newFuncState, newVerifierState, type VerifierState } from "./state.js";
@@ -230,6 +231,7 @@ export function bpfCheck(input: VerifierInput): VerifierResult {
     subprogStarts: c.subprogs.map((s) => s.start),
   };
   convertCtxAccesses(p);
+  fixupObjKfuncCalls(p);
   doMiscFixups(p, { progType: input.progType, expectedAttachType: input.expectedAttachType });
   const subprogs = c.subprogs.map((s, i) => ({ ...s, start: p.subprogStarts[i] }));
   // The default exception callback: a program that may throw and names none returns the cookie.

@@ -14,6 +14,9 @@
  *     16 struct bpf_spin_lock { int val }    17 struct val { int x; struct bpf_spin_lock lock }
  *     18 struct bpf_timer { u64 a, b }       19 struct tval { struct bpf_timer t }
  *     20 int (int)          21 g (global)
+ *     22 void *             23 void *(u64 local_type_id__k, void *meta__ign)
+ *     24 bpf_obj_new_impl   25 void (void *p__alloc, void *meta__ign)   26 bpf_obj_drop_impl
+ *     27 struct foo { u64 a; int b } (16 bytes)
  */
 import type { ExecutionContext } from "ava";
 import { EINVAL } from "../../errno.js";
@@ -57,6 +60,16 @@ function buildBtf(): Btf {
   e.type(BTF_KIND_STRUCT, { name: "tval", vlen: 1, sizeOrType: 16, extra: [e.str("t"), 18, 0] }); // 19
   e.type(BTF_KIND_FUNC_PROTO, { vlen: 1, sizeOrType: 1, extra: [e.str("a"), 1] }); // 20
   e.type(BTF_KIND_FUNC, { name: "g", vlen: 1, sizeOrType: 20 }); // 21
+  e.type(BTF_KIND_PTR, { sizeOrType: 0 }); // 22 void *
+  e.type(BTF_KIND_FUNC_PROTO, {
+    vlen: 2,
+    sizeOrType: 22,
+    extra: [e.str("local_type_id__k"), 2, e.str("meta__ign"), 22],
+  }); // 23
+  e.type(BTF_KIND_FUNC, { name: "bpf_obj_new_impl", vlen: 1, sizeOrType: 23 }); // 24
+  e.type(BTF_KIND_FUNC_PROTO, { vlen: 2, sizeOrType: 0, extra: [e.str("p__alloc"), 22, e.str("meta__ign"), 22] }); // 25
+  e.type(BTF_KIND_FUNC, { name: "bpf_obj_drop_impl", vlen: 1, sizeOrType: 25 }); // 26
+  e.type(BTF_KIND_STRUCT, { name: "foo", vlen: 2, sizeOrType: 16, extra: [e.str("a"), 2, 0, e.str("b"), 1, 64] }); // 27
   return Btf.parse(e.build());
 }
 
@@ -73,7 +86,12 @@ export const KF = {
   irqRestore: 12,
   throw: 14,
   sleepy: 15,
+  objNew: 24,
+  objDrop: 26,
 } as const;
+
+/** BTF id of `struct foo` (a type bpf_obj_new can allocate). */
+export const FOO_ID = 27;
 
 /** BTF id of the global function `g` (int g(int)). */
 export const G_BTF_ID = 21;

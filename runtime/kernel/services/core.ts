@@ -3,8 +3,9 @@
  * kmalloc/kfree, sleeping, scheduling, mutexes, RCU read sides, migration
  * and preemption control, time, CPU id, nofault copies, WARN/BUG; and the
  * region kfuncs BPF programs call (kernel/bpf/helpers.c bpf_rcu_read_lock,
- * bpf_preempt_disable, bpf_local_irq_save and their pairs, declared in
- * runtime/bpf/service_decls.ts).
+ * bpf_preempt_disable, bpf_local_irq_save and their pairs) and the
+ * allocated-object ones (bpf_obj_new_impl, bpf_obj_drop_impl), declared in
+ * runtime/bpf/service_decls.ts.
  *
  * Each handler is the C function of the same name; blocking ones return a
  * generator (see registry.ts). Misuse found here (unlocking a mutex one does
@@ -261,6 +262,23 @@ export function coreServices(d: CoreServiceDeps): Record<string, ServiceFn> {
     bpf_local_irq_restore(call) {
       const flags = d.memory.read64(call.args()[0]);
       if (setIrqsOff(call.task, (flags & PSR_I_BIT) !== 0n)) return preemptionPoint();
+    },
+    // kernel/bpf/helpers.c generic_kfunc_set: objects a BPF program allocates (bpf_mem_alloc does not
+    // zero them; the verifier passes the size in R1 and no struct meta in R2, so no field needs init).
+    bpf_obj_new_impl(call) {
+      const size = Number(BigInt.asUintN(32, call.args()[0]));
+      try {
+        return d.slab.kmalloc(size);
+      } catch {
+        return 0n;
+      }
+    },
+    bpf_obj_drop_impl(call) {
+      try {
+        d.slab.kfree(call.args()[0]);
+      } catch (err) {
+        serviceWarn(d, call, (err as Error).message);
+      }
     },
     ktime_get_ns: () => d.sched.now,
     raw_smp_processor_id: (call) => call.cpu.index,
