@@ -11,7 +11,9 @@
  *       map without BTF         "map '%s' has to have BTF in order to use bpf_spin_lock"
  *       no lock in the value    "map '%s' has no valid bpf_spin_lock"
  *       elsewhere               "off %lld doesn't point to 'struct bpf_spin_lock' that is at %d"
- *       a lock already held     "Locking two bpf_spin_locks are not allowed"
+ *       a lock already held     "Locking two bpf_spin_locks are not allowed" (a second
+ *                               bpf_spin_lock helper call is refused first, as a call
+ *                               under the lock)
  *     → a lock ref on (map, value id)              (resources.ts)
  *   bpf_spin_unlock(&v->lock)   same checks, then
  *       nothing held            "bpf_spin_unlock without taking a lock"
