@@ -48,8 +48,9 @@
  *
  * Simplifications: legacy packet access (BPF_ABS/BPF_IND) raises ENOTSUPP;
  * atomics must be naturally aligned (arm64 faults otherwise, the kernel
- * verifier rejects them); helpers that call back into BPF code (bpf_loop) are
- * not modelled.
+ * verifier rejects them). Helpers that call back into BPF code (bpf_loop) run
+ * the callback as a nested interpreter run one frame lower
+ * (runtime/bpf/helpers/bpf_loop.ts).
  */
 import { E2BIG, EFAULT, EINVAL, ENOTSUPP } from "../errno.js";
 import { BpfError } from "../errors.js";

@@ -189,6 +189,8 @@ function verifierMap(sys: BpfSys, fd: number): VerifierMap | undefined {
     maxEntries: m.maxEntries,
     flags: m.flags,
     name: m.name,
+    btf: m.btf,
+    btfValueTypeId: m.btf ? m.btfValueTypeId : undefined,
   };
 }
 

@@ -237,6 +237,8 @@ export class BpfObject {
           name: m.name.slice(0, BPF_OBJ_NAME_LEN - 1),
           btfKeyTypeId: m.btfKeyTypeId,
           btfValueTypeId: m.btfValueTypeId,
+          // libbpf passes the object's BTF fd with the type ids (bpf_map_create btf_fd).
+          btf: m.btfValueTypeId ? this.model.btf : undefined,
         });
         h.fd = fd;
         h.map = map;

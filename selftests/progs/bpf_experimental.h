@@ -17,12 +17,12 @@
  *   bpf_assert_range(x, lo, hi)    throw 0 unless lo <= x <= hi (inclusive)
  *   bpf_assert_range_with(.., v)   same, throwing v
  *
- * Graph and object kfuncs (bpf_obj_new, bpf_rbtree_add, ...) and the
- * region kfuncs (preemption, IRQ flags) are declared because the ported
- * programs call them. They are __weak here: the simulated kernel does not
- * have them, and a strong unresolved extern would make libbpf refuse the
- * whole object; with __weak only the programs that call one fail, in the
- * verifier, with the error the denylist records.
+ * Object, graph and region kfuncs are declared because the ported programs
+ * call them. The simulated kernel has bpf_obj_new_impl/bpf_obj_drop_impl and
+ * the region kfuncs (bpf_rcu_read_lock/unlock, bpf_preempt_disable/enable,
+ * bpf_local_irq_save/restore), but not the graph ones (bpf_rbtree_add_impl,
+ * ...). They are __weak here so that an unresolved one leaves the call with
+ * imm 0 (libbpf) instead of making libbpf refuse the whole object.
  */
 #ifndef __A64BPF_BPF_EXPERIMENTAL_H
 #define __A64BPF_BPF_EXPERIMENTAL_H
@@ -107,7 +107,7 @@ extern void bpf_throw(u64 cookie) __ksym;
 
 #define bpf_assert_range(x, beg, end) bpf_assert_range_with(x, beg, end, 0)
 
-/* ---- objects, graphs and regions (not in the simulated kernel) ------- */
+/* ---- objects, graphs and regions (graph kfuncs: not in the simulated kernel) */
 
 #define __contains(name, node) __attribute__((btf_decl_tag("contains:" #name ":" #node)))
 

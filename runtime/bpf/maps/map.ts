@@ -16,6 +16,7 @@
  *   - user space through the syscall model (keys and values are byte
  *     arrays; errors are thrown as MapError with the kernel's errno).
  */
+import type { Btf } from "../btf/btf.js";
 import { EINVAL } from "../../errno.js";
 import { BpfError, type BpfErrorOptions } from "../../errors.js";
 import type { PhysMemory } from "../../machine/memory.js";
@@ -58,9 +59,11 @@ export interface MapCreateAttr {
   mapFlags?: number;
   /** map_name (up to 15 of [A-Za-z0-9_.]). */
   name?: string;
-  /** BTF ids of key and value in the map's BTF (informational). */
+  /** BTF ids of key and value in the map's BTF (btf_fd): the value's special fields come from it. */
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
+  /** The BTF the type ids refer to (BPF_MAP_CREATE's btf_fd). */
+  btf?: Btf;
 }
 
 /** round_up(v, 8). */
@@ -78,6 +81,8 @@ export abstract class BpfMap {
   readonly name: string;
   readonly btfKeyTypeId: number;
   readonly btfValueTypeId: number;
+  /** map->btf: the BTF the map was created with, or undefined. */
+  readonly btf: Btf | undefined;
   /** struct bpf_map * in emulated memory. */
   readonly addr: bigint;
   /** map->frozen: user space can no longer write (BPF_MAP_FREEZE). */
@@ -97,6 +102,7 @@ export abstract class BpfMap {
     this.name = attr.name ?? "";
     this.btfKeyTypeId = attr.btfKeyTypeId ?? 0;
     this.btfValueTypeId = attr.btfValueTypeId ?? 0;
+    this.btf = attr.btf;
     this.addr = env.slab.kzalloc(structSize);
     const m = env.memory;
     m.write32(this.addr + BigInt(BPF_MAP_MAP_TYPE_OFF), this.type);
