@@ -1,6 +1,12 @@
 import test from "ava";
+import { initAssembler } from "../../runtime/a64/asm.js";
 import { Kernel } from "../../runtime/kernel/kernel.js";
+import { asmFunction } from "../../runtime/kernel/testing.js";
 import { Detectors, describeInsn } from "./detectors.js";
+
+test.before(async () => {
+  await initAssembler();
+});
 
 const sym = (a: bigint) => (a === 0x42000080n ? "bpf_trampoline_7+0x0/0x100" : undefined);
 
@@ -45,6 +51,26 @@ test("a text poke of freed BPF text is a use-after-free naming the freed allocat
     );
     t.is(d.violation?.symbol, "bpf_prog_0123456789abcdef_gone+0x4/0x80 (freed)");
     t.regex(d.violation?.details?.[0] ?? "", /KASAN: use-after-free in bpf_arch_text_poke/);
+  } finally {
+    k.close();
+  }
+});
+
+test("with KASAN for text, a read of freed program text by emulated code is a use-after-free", (t) => {
+  const k = new Kernel({ cpus: 1, kasanText: true });
+  try {
+    const d = new Detectors(k);
+    k.ktrace.listen((ev) => d.onEvent(ev));
+    const victim = asmFunction(k, "bpf_prog_0123456789abcdef_gone", "mov x0, #7\nret");
+    const reader = asmFunction(k, "reader", "ldr x0, [x0, #8]\nret");
+    k.bpfText.free(victim);
+    t.throws(() => k.call(reader, [victim]));
+    t.is(d.violation?.kind, "use-after-free");
+    t.regex(
+      d.violation?.message ?? "",
+      /^KASAN: read of size 8 in freed bpf_prog_0123456789abcdef_gone \(freed at \d+ ns\) at 0x[0-9a-f]+$/,
+    );
+    t.regex(d.violation?.symbol ?? "", /^reader\+0x/);
   } finally {
     k.close();
   }

@@ -23,10 +23,10 @@
  *   poke of freed text (the kernel's read of the old instruction and its
  *   write of the new one)                       use-after-free
  *
- * Simplification: reads of freed text by emulated code are not instrumented
- * (the text pool stays mapped read-execute, as bpf_prog_pack keeps it; no
- * code of a trampoline reads its own text as data). Execution and emulated
- * writes fault; host-side pokes are checked here.
+ * Reads of freed text by emulated code oops through the kernel's KASAN
+ * for text (`kasanText`, on in every race world: a Unicorn read hook over
+ * the text pools, about 25% of the schedules/s); execution and emulated
+ * writes fault anyway (brk fill, RX pool); host-side pokes are checked here.
  */
 import { aarch64GetBranchOffset, aarch64InsnIsBOrBl, aarch64InsnIsNop } from "../../runtime/a64/decode.js";
 import type { Kernel } from "../../runtime/kernel/kernel.js";
@@ -268,7 +268,10 @@ export class Detectors {
       this.report({
         ...base,
         kind: "use-after-free",
-        message: `${fault.kind} at ${hex(fault.address ?? 0n)} in freed ${freedAddr.name}`,
+        message:
+          fault.kind === "kasan"
+            ? `KASAN: ${fault.detail ?? "read"} at ${hex(fault.address ?? 0n)}`
+            : `${fault.kind} at ${hex(fault.address ?? 0n)} in freed ${freedAddr.name}`,
         details: oopsText,
       });
       return;

@@ -140,6 +140,8 @@ export class RaceWorld {
       quanta: scenario.quanta,
       faults: this.faults,
       kworkers: 1,
+      // Reads of freed trampoline or program text are use-after-free too.
+      kasanText: true,
     });
     this.k = kernel;
     this.images = images;

@@ -337,6 +337,32 @@ test("executing freed text yields a use-after-free fault naming the freed symbol
   }
 });
 
+test("kasanText: a read of freed BPF text is a KASAN use-after-free naming the allocation; without it the read sees brk", (t) => {
+  for (const kasan of [true, false]) {
+    const k = new Kernel({ cpus: 1, kasanText: kasan });
+    try {
+      const victim = asmFunction(k, "bpf_prog_0123456789abcdef_victim", "mov x0, #7\nret");
+      const reader = asmFunction(k, "reader", "ldr w0, [x0]\nret");
+      t.is(k.call(reader, [victim]), 0xa9be7bfdn, "a live program's text reads fine (its first word: stp x29, x30)");
+      k.bpfText.free(victim);
+      if (!kasan) {
+        t.is(k.call(reader, [victim]), 0xd4202000n, "freed text holds brk #0x100, and nothing notices the read");
+        continue;
+      }
+      const err = t.throws(() => k.call(reader, [victim]), { instanceOf: FaultError });
+      t.is(k.oopses.length, 1);
+      const f = k.oopses[0];
+      t.is(f.kind, "kasan");
+      t.is(f.address, victim);
+      t.regex(f.detail ?? "", /^read of size 4 in freed bpf_prog_0123456789abcdef_victim \(freed at \d+ ns\)$/);
+      t.regex(err?.message ?? "", /^BUG: KASAN: use-after-free at virtual address [0-9a-f]{16}: read of size 4/);
+      t.regex(err?.message ?? "", /reader\+0x/, "the backtrace names the reading function");
+    } finally {
+      k.close();
+    }
+  }
+});
+
 test("a task call that returns without x19..x28 or SP intact oopses with an abi fault naming them", (t) => {
   const k = new Kernel({ cpus: 2 });
   try {

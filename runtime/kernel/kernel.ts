@@ -62,6 +62,13 @@ export interface KernelOptions {
   image?: BootImage;
   /** Number of kworker threads (default: one per CPU). */
   kworkers?: number;
+  /**
+   * KASAN for freed BPF text: a read of freed text by emulated code oopses
+   * ("BUG: KASAN: use-after-free", naming the freed allocation). Off by
+   * default: it takes a Unicorn memory-read hook, which makes every load of
+   * emulated code several times slower.
+   */
+  kasanText?: boolean;
 }
 
 export class Kernel {
@@ -121,6 +128,7 @@ export class Kernel {
         size: FAR_BPF_TEXT_SIZE,
         now,
       });
+      if (opts.kasanText) this.#installKasanText();
       const taskReturn = this.#requireSymbol("a64bpf_task_return");
       this.sched = new Scheduler(this.machine, {
         chooser: opts.chooser ?? new RandomChooser(opts.seed ?? 0),
@@ -296,8 +304,8 @@ export class Kernel {
   }
 
   #onOops(task: Task, fault: Fault): void {
-    // Name freed text when the fault is inside it.
-    for (const addr of [fault.pc, fault.address]) {
+    // Name freed text when the fault is inside it (a KASAN report names it already).
+    for (const addr of fault.kind === "kasan" ? [] : [fault.pc, fault.address]) {
       if (addr === undefined) continue;
       for (const pool of [this.bpfText, this.farBpfText]) {
         const freed = pool.contains(addr) ? pool.findFreed(addr) : undefined;
@@ -325,6 +333,24 @@ export class Kernel {
     this.#printk(0, report);
     for (const fn of this.#dieNotifiers) fn(fault, report);
     if (log.isLevelEnabled("error")) log.error({ task: task.pid }, report);
+  }
+
+  /**
+   * A read hook over both text pools on every CPU: a load from a freed chunk
+   * stops the CPU with a KASAN-style fault. Installed before any code runs,
+   * so every translated block calls it.
+   */
+  #installKasanText(): void {
+    for (const pool of [this.bpfText, this.farBpfText]) {
+      for (const c of this.machine.cpus) {
+        c.uc.addMemReadHook(pool.base, pool.base + BigInt(pool.size) - 1n, (address, size) => {
+          const freed = pool.findFreed(address);
+          if (!freed) return;
+          const detail = `read of size ${size} in freed ${freed.name} (freed at ${freed.freedAt} ns)`;
+          c.requestStop({ kind: "fault", fault: c.buildFault("kasan", { address, size, detail }) });
+        });
+      }
+    }
   }
 
   /**

@@ -27,7 +27,9 @@ export type FaultKind =
   /** A kernel BUG/WARN raised by a TypeScript service. */
   | "bug"
   /** A task's function returned without restoring a callee-saved register (x19..x28) or SP. */
-  | "abi";
+  | "abi"
+  /** A KASAN-style report: emulated code read freed memory that stays mapped (freed BPF text). */
+  | "kasan";
 
 export interface Fault {
   cpu: number;
@@ -83,6 +85,8 @@ function headline(f: Fault): string {
       return "kernel BUG";
     case "abi":
       return "Internal error: AAPCS64 callee-saved state not preserved";
+    case "kasan":
+      return "BUG: KASAN: use-after-free";
   }
 }
 

@@ -24,6 +24,7 @@ import {
   UC_HOOK_CODE,
   UC_HOOK_INTR,
   UC_HOOK_MEM_INVALID,
+  UC_HOOK_MEM_READ,
   UC_MODE_ARM,
   UC_CPU_ARM64_MAX,
 } from "./unicorn_consts.js";
@@ -100,6 +101,7 @@ interface UcLib {
 interface Protos {
   intr: ReturnType<typeof koffi.pointer>;
   mem: ReturnType<typeof koffi.pointer>;
+  memAccess: ReturnType<typeof koffi.pointer>;
   code: ReturnType<typeof koffi.pointer>;
 }
 
@@ -154,6 +156,11 @@ function load(): { lib: UcLib; protos: Protos } {
     intr: koffi.pointer(koffi.proto("void a64bpf_uc_hook_intr(void *uc, uint32_t intno, void *user)")),
     mem: koffi.pointer(
       koffi.proto("bool a64bpf_uc_hook_mem(void *uc, int type, uint64_t address, int size, int64_t value, void *user)"),
+    ),
+    memAccess: koffi.pointer(
+      koffi.proto(
+        "void a64bpf_uc_hook_memaccess(void *uc, int type, uint64_t address, int size, int64_t value, void *user)",
+      ),
     ),
     code: koffi.pointer(koffi.proto("void a64bpf_uc_hook_code(void *uc, uint64_t address, uint32_t size, void *user)")),
   };
@@ -451,6 +458,33 @@ export class Unicorn {
     this.#registered.push(cb);
     const out: unknown[] = [0];
     check("uc_hook_add(UC_HOOK_CODE)", l.uc_hook_add(this.handle, out, UC_HOOK_CODE, cb, null, begin, end));
+    const hh = BigInt(out[0] as number | bigint);
+    return () => {
+      check("uc_hook_del", l.uc_hook_del(this.handle, hh));
+      koffi.unregister(cb);
+      this.#registered = this.#registered.filter((c) => c !== cb);
+    };
+  }
+
+  /**
+   * A UC_HOOK_MEM_READ hook over [begin, end]; returns a function that removes
+   * it. Costly: while any read hook exists, every load of emulated code goes
+   * through a helper (a load-heavy loop measured 6-7x slower), whatever the
+   * range. Install before the code runs: blocks translated earlier do not
+   * call it.
+   */
+  addMemReadHook(begin: bigint, end: bigint, fn: (address: bigint, size: number) => void): () => void {
+    const { lib: l, protos: p } = load();
+    const cb = koffi.register((_uc: unknown, _type: number, address: number | bigint, size: number) => {
+      try {
+        fn(BigInt.asUintN(64, BigInt(address)), size);
+      } catch (error) {
+        this.#fail("memory read", error);
+      }
+    }, p.memAccess);
+    this.#registered.push(cb);
+    const out: unknown[] = [0];
+    check("uc_hook_add(UC_HOOK_MEM_READ)", l.uc_hook_add(this.handle, out, UC_HOOK_MEM_READ, cb, null, begin, end));
     const hh = BigInt(out[0] as number | bigint);
     return () => {
       check("uc_hook_del", l.uc_hook_del(this.handle, hh));
