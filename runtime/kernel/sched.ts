@@ -377,12 +377,14 @@ export class Scheduler {
       case "hypercall": {
         this.now += SHORT_SLICE_NS;
         if (r.nr === TASK_RETURN_NR) {
-          const broken = frame.entry && this.#calleeSavedBroken(c, task, frame.entry);
+          // One batched read serves the AAPCS64 check and the return value.
+          const regs = c.saveContext(this.#scratch);
+          const broken = frame.entry && this.#calleeSavedBroken(c, regs, task, frame.entry);
           if (broken) {
             this.#oops(cpu, task, c.buildFault("abi", { detail: broken, leaf: true }));
             return;
           }
-          this.#returnFromFrame(cpu, task, c.x(0));
+          this.#returnFromFrame(cpu, task, regs[0]);
           return;
         }
         // A service blocked: its generator is the new top frame.
@@ -554,8 +556,7 @@ export class Scheduler {
   }
 
   /** What a returning task call failed to preserve, or undefined when x19..x28 and SP are intact. */
-  #calleeSavedBroken(c: Cpu, task: Task, entry: { fn: bigint; sp: bigint }): string | undefined {
-    const v = c.saveContext(this.#scratch);
+  #calleeSavedBroken(c: Cpu, v: CpuContext, task: Task, entry: { fn: bigint; sp: bigint }): string | undefined {
     const bad: string[] = [];
     for (let r = CALLEE_SAVED_FIRST; r <= CALLEE_SAVED_LAST; r++) {
       const want = calleeSavedSeed(task.pid, r);
