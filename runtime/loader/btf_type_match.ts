@@ -22,44 +22,13 @@
  */
 import { EINVAL } from "../errno.js";
 import { BpfError } from "../errors.js";
-import type { Btf } from "../bpf/btf/btf.js";
+import { btfTypeStr, type Btf } from "../bpf/btf/btf.js";
 import type { BtfType } from "../bpf/btf/types.js";
 
 /** One side of the comparison: a BTF and a FUNC in it. */
 export interface BtfFuncRef {
   readonly btf: Btf;
   readonly funcId: number;
-}
-
-/** btf_type_str(): the kind as the kernel's messages name it. */
-function kindStr(t: BtfType): string {
-  switch (t.kind) {
-    case "void":
-      return "UNKNOWN";
-    case "func_proto":
-      return "FUNC_PROTO";
-    case "decl_tag":
-      return "DECL_TAG";
-    case "type_tag":
-      return "TYPE_TAG";
-    default:
-      return t.kind.toUpperCase();
-  }
-}
-
-/** btf_type_skip_modifiers(): through typedef, const, volatile, restrict, type_tag. */
-function skipModifiers(btf: Btf, id: number): BtfType {
-  let t = btf.type(id);
-  while (
-    t.kind === "typedef" ||
-    t.kind === "const" ||
-    t.kind === "volatile" ||
-    t.kind === "restrict" ||
-    t.kind === "type_tag"
-  ) {
-    t = btf.type(t.type);
-  }
-  return t;
 }
 
 /** The parts of btf_type->info the kernel compares: kind, vlen, kind_flag. */
@@ -99,22 +68,22 @@ export function btfCheckTypeMatch(ext: BtfFuncRef, target: BtfFuncRef): void {
   if (p1.params.length !== p2.params.length) {
     fail(`${fn1}() has ${p1.params.length} args while ${fn2}() has ${p2.params.length} args`);
   }
-  const r1 = skipModifiers(ext.btf, p1.returnType);
-  const r2 = skipModifiers(target.btf, p2.returnType);
+  const r1 = ext.btf.resolved(p1.returnType);
+  const r2 = target.btf.resolved(p2.returnType);
   if (!sameInfo(r1, r2)) {
-    fail(`Return type ${kindStr(r1)} of ${fn1}() doesn't match type ${kindStr(r2)} of ${fn2}()`);
+    fail(`Return type ${btfTypeStr(r1)} of ${fn1}() doesn't match type ${btfTypeStr(r2)} of ${fn2}()`);
   }
   for (let i = 0; i < p1.params.length; i++) {
-    const t1 = skipModifiers(ext.btf, p1.params[i].type);
-    const t2 = skipModifiers(target.btf, p2.params[i].type);
-    if (!sameInfo(t1, t2)) fail(`arg${i} in ${fn1}() is ${kindStr(t1)} while ${fn2}() has ${kindStr(t2)}`);
+    const t1 = ext.btf.resolved(p1.params[i].type);
+    const t2 = target.btf.resolved(p2.params[i].type);
+    if (!sameInfo(t1, t2)) fail(`arg${i} in ${fn1}() is ${btfTypeStr(t1)} while ${fn2}() has ${btfTypeStr(t2)}`);
     const s1 = sizeOf(t1);
     const s2 = sizeOf(t2);
     if (s1 !== undefined && s1 !== s2) fail(`arg${i} in ${fn1}() has size ${s1} while ${fn2}() has ${s2}`);
     if (t1.kind === "int" || t1.kind === "enum" || t1.kind === "enum64") continue;
     if (t1.kind !== "ptr" || t2.kind !== "ptr") fail(`arg${i} in ${fn1}() has unrecognized type`);
-    const s1t = skipModifiers(ext.btf, t1.type);
-    const s2t = skipModifiers(target.btf, t2.type);
+    const s1t = ext.btf.resolved(t1.type);
+    const s2t = target.btf.resolved(t2.type);
     if (s1t.kind !== "struct") fail(`arg${i} in ${fn1}() is not a pointer to context`);
     if (s2t.kind !== "struct") fail(`arg${i} in ${fn2}() is not a pointer to context`);
     if (s1t.name !== s2t.name) {

@@ -273,6 +273,11 @@ function checkedSize(id: number, size: number): number {
   return size;
 }
 
+/** btf_type_str(): the kind as the kernel's verifier messages name it ("STRUCT", "PTR", "UNKNOWN" for void). */
+export function btfTypeStr(t: BtfType): string {
+  return t.kind === "void" ? "UNKNOWN" : t.kind.toUpperCase();
+}
+
 /** "STRUCT 'foo'" style description used in messages. */
 export function describeKind(t: BtfType): string {
   const kind = t.kind === "void" ? "void" : BTF_KIND_NAMES[kindNumber(t)];

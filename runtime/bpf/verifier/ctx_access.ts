@@ -15,7 +15,7 @@
  * A refused access is "invalid bpf_context access off=%d size=%d" (EACCES)
  * after the callback's own message.
  */
-import type { Btf } from "../btf/btf.js";
+import { btfTypeStr, type Btf } from "../btf/btf.js";
 import type { BtfType } from "../btf/types.js";
 import {
   BPF_MODIFY_RETURN,
@@ -77,10 +77,6 @@ export interface CtxProg {
   readonly attach?: AttachTarget;
 }
 
-function btfKindStr(t: BtfType): string {
-  return t.kind === "void" ? "UNKNOWN" : t.kind.toUpperCase();
-}
-
 /** get_ctx_arg_idx(): which argument (or nr_args for the return value) `off` falls in. */
 export function ctxArgIdx(btf: Btf, params: readonly { type: number }[], retType: number, off: number): number {
   let offset = 0;
@@ -116,7 +112,7 @@ export function btfCtxAccess(prog: CtxProg, off: number, size: number): CtxAcces
       t = btf.resolved(proto.returnType);
     } else if (eat === BPF_MODIFY_RETURN) {
       t = btf.resolved(proto.returnType);
-      if (!isSmallInt(t)) return { ok: false, log: `ret type ${btfKindStr(t)} not allowed for fmod_ret` };
+      if (!isSmallInt(t)) return { ok: false, log: `ret type ${btfTypeStr(t)} not allowed for fmod_ret` };
     } else {
       return { ok: false, log: `func '${tname}' doesn't have ${arg + 1}-th argument` };
     }
@@ -129,13 +125,13 @@ export function btfCtxAccess(prog: CtxProg, off: number, size: number): CtxAcces
   if (t.kind !== "ptr") {
     return {
       ok: false,
-      log: `func '${tname}' arg${arg} '${t.name}' has type ${btfKindStr(t)}. Only pointer access is allowed`,
+      log: `func '${tname}' arg${arg} '${t.name}' has type ${btfTypeStr(t)}. Only pointer access is allowed`,
     };
   }
   const pointee = btf.resolved(t.type);
   if (pointee.kind === "void" || pointee.kind === "int") return { ok: true, reg: UNKNOWN_SCALAR };
   if (pointee.kind !== "struct" && pointee.kind !== "union") {
-    return { ok: false, log: `func '${tname}' arg${arg} type ${btfKindStr(pointee)} is not a struct` };
+    return { ok: false, log: `func '${tname}' arg${arg} type ${btfTypeStr(pointee)} is not a struct` };
   }
   return { ok: true, reg: btfIdPointer(btf, pointee.id) };
 }
